@@ -1,0 +1,58 @@
+"""Course-wide settings: fast mode, seeds, paths and where we are running.
+
+``FAST`` is True when the environment variable ``MUSEGEN_FAST=1`` or ``CI=true`` is set.
+Fast mode shrinks data and epochs so a lesson fits a class or a CI run; it never
+changes which code runs.
+
+Lesson: 00_welcome
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FAST", "is_fast", "seed_everything", "in_colab", "PACKAGE_DIR", "PROJECT_DIR",
+           "DATA_DIR", "PRETRAINED_DIR", "pick"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+DATA_DIR = Path(os.environ.get("MUSEGEN_DATA_DIR", PROJECT_DIR / "datasets"))
+PRETRAINED_DIR = PACKAGE_DIR / "models" / "pretrained"
+DEFAULT_SEED = 2024
+
+
+def is_fast(environ=None) -> bool:
+    """True when fast mode is on (``MUSEGEN_FAST`` set to 1/true/yes, or ``CI=true``)."""
+    env = os.environ if environ is None else environ
+    truthy = {"1", "true", "yes", "on"}
+    return (env.get("MUSEGEN_FAST", "").strip().lower() in truthy
+            or env.get("CI", "").strip().lower() in truthy)
+
+
+FAST = is_fast()
+
+
+def pick(normal, fast):
+    """``fast`` in fast mode, else ``normal`` — e.g. ``epochs = pick(20, 2)``."""
+    return fast if FAST else normal
+
+
+def seed_everything(seed: int = DEFAULT_SEED) -> np.random.Generator:
+    """Seed Python's, NumPy's (and Keras's, when it is already imported) random number
+    generators; return a fresh ``numpy.random.Generator`` for explicit use."""
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    if "keras" in sys.modules:  # never import TensorFlow just to seed it
+        sys.modules["keras"].utils.set_random_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ

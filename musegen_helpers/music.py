@@ -1,0 +1,371 @@
+"""The one in-memory form of music in the course: :class:`Note` and :class:`Piece`.
+
+Units, everywhere in the package:
+
+* pitch — MIDI note number, 0–127 (60 = middle C = C4, 69 = A4 = 440 Hz);
+* start, duration — quarter notes (a "beat" in 4/4), measured from the start of the piece;
+* velocity — MIDI velocity, 1–127 (how hard the key is struck);
+* tempo — quarter notes per minute (BPM).
+
+Every other representation (MIDI files, music21 streams, piano rolls, tokens)
+is converted to and from a ``Piece``; nothing converts between two of them directly.
+
+Lesson: 01_representation
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Sequence
+
+__all__ = [
+    "Note",
+    "Piece",
+    "PITCH_CLASS_NAMES",
+    "note_name",
+    "pitch_from_name",
+    "pitch_to_frequency",
+    "frequency_to_pitch",
+    "parse_key",
+    "melody",
+]
+
+PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_MODES = ("major", "minor", "ionian", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian")
+
+
+def note_name(pitch: int) -> str:
+    """Scientific name of a MIDI pitch, e.g. ``60 -> 'C4'``, ``70 -> 'Bb4'`` (flats for black keys
+    except F#, C#)."""
+    pitch = int(pitch)
+    return f"{PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def _pitch_class_from_text(text: str) -> int:
+    """'C' -> 0, 'F#' -> 6, 'Bb' -> 10, 'b-' (music21 flat) -> 10."""
+    m = re.fullmatch(r"([A-Ga-g])([#sb\-♯♭]*)", text.strip())
+    if not m:
+        raise ValueError(
+            f"{text!r} is not a note name: use a letter A–G with optional # or b, e.g. 'C', 'F#', 'Bb'."
+        )
+    pc = _LETTER_PC[m.group(1).upper()]
+    for sign in m.group(2):
+        pc += 1 if sign in "#s♯" else -1
+    return pc % 12
+
+
+def pitch_from_name(name: str) -> int:
+    """MIDI pitch of a scientific note name: ``'C4' -> 60``, ``'A4' -> 69``, ``'Bb3' -> 58``."""
+    m = re.fullmatch(r"\s*([A-Ga-g][#b\-♯♭]*)(-?\d+)\s*", str(name))
+    if not m:
+        raise ValueError(
+            f"{name!r} is not a note name with an octave: write e.g. 'C4' (middle C), 'F#3' or 'Bb5'."
+        )
+    letter_and_signs, octave = m.group(1), int(m.group(2))
+    base = _LETTER_PC[letter_and_signs[0].upper()]
+    shift = sum(1 if s in "#♯" else -1 for s in letter_and_signs[1:])
+    pitch = (octave + 1) * 12 + base + shift
+    if not 0 <= pitch <= 127:
+        raise ValueError(f"{name!r} is MIDI pitch {pitch}, outside the MIDI range 0–127.")
+    return pitch
+
+
+def pitch_to_frequency(pitch: float, a4: float = 440.0) -> float:
+    """Frequency in Hz of a MIDI pitch in equal temperament: ``f = a4 * 2 ** ((pitch - 69) / 12)``."""
+    return a4 * 2.0 ** ((pitch - 69) / 12.0)
+
+
+def frequency_to_pitch(frequency: float, a4: float = 440.0) -> float:
+    """MIDI pitch (possibly fractional) of a frequency in Hz: ``69 + 12 * log2(f / a4)``."""
+    if frequency <= 0:
+        raise ValueError(f"a frequency must be positive (got {frequency} Hz).")
+    return 69.0 + 12.0 * math.log2(frequency / a4)
+
+
+def parse_key(key: str) -> tuple[int, str]:
+    """Split a key name into ``(tonic pitch class 0–11, mode)``.
+
+    Accepts ``'C major'``, ``'A minor'``, ``'F# minor'``, ``'Bb major'``, ``'D dorian'``,
+    music21's ``'a minor'`` / ``'B- major'``, and short forms ``'C'`` (major) and ``'Am'`` (minor).
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError(f"a key must be a name such as 'C major' or 'A minor' (got {key!r}).")
+    text = key.strip()
+    m = re.fullmatch(r"([A-Ga-g][#b\-♯♭]?)\s*(m|min|maj|[A-Za-z]+)?", text)
+    if not m:
+        raise ValueError(
+            f"unknown key {key!r}: write a tonic and a mode, e.g. 'C major', 'A minor', 'F# minor', 'D dorian'."
+        )
+    tonic = _pitch_class_from_text(m.group(1))
+    mode = (m.group(2) or "major").lower()
+    mode = {"m": "minor", "min": "minor", "maj": "major"}.get(mode, mode)
+    if mode not in _MODES:
+        raise ValueError(
+            f"unknown mode {m.group(2)!r} in key {key!r}: use one of {', '.join(_MODES)}."
+        )
+    if mode == "ionian":
+        mode = "major"
+    if mode == "aeolian":
+        mode = "minor"
+    return tonic, mode
+
+
+@dataclass(frozen=True)
+class Note:
+    """One sounding note.
+
+    Attributes:
+        pitch: MIDI note number 0–127 (60 = C4).
+        start: onset in quarter notes from the start of the piece (>= 0).
+        duration: length in quarter notes (> 0).
+        velocity: MIDI velocity 1–127.
+        part: optional part or voice label ('S', 'A', 'T', 'B', 'melody', a track name...).
+        is_drum: True for notes on the General MIDI drum channel (10); their pitch names a drum,
+            not a frequency, so melody code leaves them out.
+    """
+
+    pitch: int
+    start: float
+    duration: float
+    velocity: int = 80
+    part: str | None = None
+    is_drum: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.pitch, (int,)) or isinstance(self.pitch, bool):
+            try:
+                object.__setattr__(self, "pitch", int(self.pitch))
+            except (TypeError, ValueError):
+                raise TypeError(f"a note's pitch must be a whole MIDI number, got {self.pitch!r}") from None
+        if not 0 <= self.pitch <= 127:
+            raise ValueError(f"pitch {self.pitch} is outside the MIDI range 0–127 (60 is middle C).")
+        object.__setattr__(self, "start", float(self.start))
+        object.__setattr__(self, "duration", float(self.duration))
+        if not (math.isfinite(self.start) and self.start >= 0):
+            raise ValueError(f"a note's start must be >= 0 quarter notes, got {self.start}.")
+        if not (math.isfinite(self.duration) and self.duration > 0):
+            raise ValueError(f"a note's duration must be > 0 quarter notes, got {self.duration}.")
+        object.__setattr__(self, "velocity", int(min(127, max(1, int(self.velocity)))))
+
+    @property
+    def end(self) -> float:
+        """Offset in quarter notes: ``start + duration``."""
+        return self.start + self.duration
+
+    @property
+    def name(self) -> str:
+        """Scientific pitch name, e.g. 'C4'."""
+        return note_name(self.pitch)
+
+    def __repr__(self) -> str:
+        extra = f", part={self.part!r}" if self.part is not None else ""
+        drum = ", drum" if self.is_drum else ""
+        return (f"Note({self.name} pitch={self.pitch}, start={self.start:g}, "
+                f"duration={self.duration:g}, velocity={self.velocity}{extra}{drum})")
+
+
+@dataclass
+class Piece:
+    """A piece of music: notes plus the context needed to play, show and model them.
+
+    Attributes:
+        notes: the notes, kept sorted by (start, pitch).
+        tempo: initial tempo in quarter notes per minute.
+        time_signature: (beats per bar, beat unit), e.g. (3, 4) or (6, 8).
+        key: key name such as 'G major' or 'E minor', or None when unknown.
+        title: a human-readable title.
+        source: where the piece came from (a file path or corpus id).
+        tempo_changes: later tempo changes as (start in quarter notes, BPM) pairs.
+        meta: free-form extra information (JSON-friendly values).
+    """
+
+    notes: list[Note] = field(default_factory=list)
+    tempo: float = 120.0
+    time_signature: tuple[int, int] = (4, 4)
+    key: str | None = None
+    title: str = ""
+    source: str = ""
+    tempo_changes: list[tuple[float, float]] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.notes = sorted(self.notes, key=lambda n: (n.start, n.pitch, n.part or "", n.duration))
+        if not (isinstance(self.tempo, (int, float)) and 1 <= self.tempo <= 1000):
+            raise ValueError(f"tempo must be between 1 and 1000 quarter notes per minute, got {self.tempo!r}.")
+        self.tempo = float(self.tempo)
+        num, den = self.time_signature
+        if int(num) < 1 or int(den) not in (1, 2, 4, 8, 16, 32):
+            raise ValueError(f"time signature {num}/{den} is not valid: use e.g. (4, 4), (3, 4) or (6, 8).")
+        self.time_signature = (int(num), int(den))
+        if self.key is not None:
+            parse_key(self.key)  # raises a clear error for unknown names
+        self.tempo_changes = sorted((float(b), float(t)) for b, t in self.tempo_changes)
+
+    # ---- simple facts -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    def __iter__(self):
+        return iter(self.notes)
+
+    @property
+    def end(self) -> float:
+        """Length in quarter notes: the latest note offset (0 for an empty piece)."""
+        return max((n.end for n in self.notes), default=0.0)
+
+    @property
+    def bar_length(self) -> float:
+        """Length of one bar in quarter notes: ``beats * 4 / beat_unit`` (3/4 -> 3, 6/8 -> 3)."""
+        num, den = self.time_signature
+        return num * 4.0 / den
+
+    @property
+    def n_bars(self) -> int:
+        """Number of (possibly partly filled) bars the notes reach into."""
+        return int(math.ceil(self.end / self.bar_length - 1e-9)) if self.notes else 0
+
+    @property
+    def parts(self) -> list[str | None]:
+        """Part labels, highest-sounding part first (soprano before bass), as a score lists them."""
+        pitches: dict[str | None, list[int]] = {}
+        for n in self.notes:
+            pitches.setdefault(n.part, []).append(n.pitch)
+        return sorted(pitches, key=lambda label: -sum(pitches[label]) / len(pitches[label]))
+
+    @property
+    def pitches(self) -> list[int]:
+        """MIDI pitches of the pitched (non-drum) notes in time order."""
+        return [n.pitch for n in self.notes if not n.is_drum]
+
+    def part(self, label: str | None) -> "Piece":
+        """The notes of one part as a new Piece (same tempo, meter, key)."""
+        if label not in self.parts:
+            raise KeyError(f"no part {label!r} in this piece; its parts are {self.parts}.")
+        return self.with_notes([n for n in self.notes if n.part == label])
+
+    def pitched(self) -> "Piece":
+        """This piece without drum notes."""
+        return self.with_notes([n for n in self.notes if not n.is_drum])
+
+    def with_notes(self, notes: Iterable[Note], **changes) -> "Piece":
+        """A copy with other notes (and optionally other fields)."""
+        return replace(self, notes=list(notes), meta=dict(self.meta), **changes)
+
+    def seconds_at(self, beat: float) -> float:
+        """Time in seconds of a position in quarter notes, following the tempo changes."""
+        seconds, last_beat, bpm = 0.0, 0.0, self.tempo
+        for change_beat, change_bpm in self.tempo_changes:
+            if change_beat >= beat:
+                break
+            seconds += (change_beat - last_beat) * 60.0 / bpm
+            last_beat, bpm = change_beat, change_bpm
+        return seconds + (beat - last_beat) * 60.0 / bpm
+
+    @property
+    def duration_seconds(self) -> float:
+        """Length in seconds at the piece's tempo."""
+        return self.seconds_at(self.end)
+
+    # ---- transformations ------------------------------------------------------------
+    def transpose(self, semitones: int) -> "Piece":
+        """Move every pitched note by ``semitones`` (drums stay); the key name moves with it.
+
+        Raises ValueError, naming the offending note, when a note would leave 0–127.
+        """
+        if int(semitones) != semitones:
+            raise ValueError(f"transpose by a whole number of semitones, got {semitones!r}.")
+        semitones = int(semitones)
+        out = []
+        for n in self.notes:
+            if n.is_drum:
+                out.append(n)
+                continue
+            new = n.pitch + semitones
+            if not 0 <= new <= 127:
+                raise ValueError(
+                    f"transposing {n.name} (pitch {n.pitch}) by {semitones:+d} semitones gives {new}, "
+                    "outside MIDI's 0–127; transpose by fewer semitones."
+                )
+            out.append(replace(n, pitch=new))
+        key = self.key
+        if key is not None:
+            tonic, mode = parse_key(key)
+            key = f"{PITCH_CLASS_NAMES[(tonic + semitones) % 12]} {mode}"
+        return self.with_notes(out, key=key)
+
+    def slice(self, start: float, end: float) -> "Piece":
+        """The music between two positions (quarter notes), moved to start at 0.
+
+        Notes that overlap the window are cut to it; notes outside are dropped.
+        Tempo changes inside the window are kept (shifted).
+        """
+        if end <= start:
+            raise ValueError(f"slice end ({end}) must be after its start ({start}), in quarter notes.")
+        out = []
+        for n in self.notes:
+            a, b = max(n.start, start), min(n.end, end)
+            if b - a > 1e-9:
+                out.append(replace(n, start=a - start, duration=b - a))
+        tempo = self.tempo
+        changes = []
+        for beat, bpm in self.tempo_changes:
+            if beat <= start:
+                tempo = bpm
+            elif beat < end:
+                changes.append((beat - start, bpm))
+        return self.with_notes(out, tempo=tempo, tempo_changes=changes)
+
+    def quantize(self, grid: float = 0.25) -> "Piece":
+        """Snap onsets and offsets to a grid (quarter notes; 0.25 = sixteenth notes).
+
+        A note shorter than one grid step keeps one step. Quantising twice equals
+        quantising once.
+        """
+        if not grid > 0:
+            raise ValueError(f"the grid must be a positive number of quarter notes (0.25 = 16ths), got {grid}.")
+        out = []
+        for n in self.notes:
+            a = round(n.start / grid) * grid
+            b = round(n.end / grid) * grid
+            if b - a < grid - 1e-9:
+                b = a + grid
+            out.append(replace(n, start=a, duration=b - a))
+        return self.with_notes(out)
+
+    # ---- display ----------------------------------------------------------------
+    def __repr__(self) -> str:
+        num, den = self.time_signature
+        head = f"Piece({self.title!r}, " if self.title else "Piece("
+        parts = [p for p in self.parts if p is not None]
+        part_text = f", parts={parts}" if parts else ""
+        drums = sum(n.is_drum for n in self.notes)
+        drum_text = f", {drums} drum notes" if drums else ""
+        lo_hi = ""
+        if self.pitches:
+            lo_hi = f", range {note_name(min(self.pitches))}–{note_name(max(self.pitches))}"
+        return (f"{head}{len(self.notes)} notes, {self.n_bars} bars of {num}/{den}, "
+                f"key={self.key or '?'}, tempo={self.tempo:g} BPM{part_text}{lo_hi}{drum_text})")
+
+    def _repr_html_(self):  # pragma: no cover - notebook display
+        return None
+
+
+def melody(pitches: Sequence[int | str | None], durations: float | Sequence[float] = 1.0, *,
+           tempo: float = 120.0, time_signature: tuple[int, int] = (4, 4), key: str | None = None,
+           velocity: int = 80, title: str = "") -> Piece:
+    """Build a one-voice Piece from pitches (MIDI numbers or names like 'C4'; None = rest)
+    played one after another. ``durations`` is one length in quarter notes for all, or one per pitch."""
+    if isinstance(durations, (int, float)):
+        durations = [float(durations)] * len(pitches)
+    if len(durations) != len(pitches):
+        raise ValueError(f"got {len(pitches)} pitches but {len(durations)} durations; give one duration per pitch.")
+    notes, t = [], 0.0
+    for p, d in zip(pitches, durations):
+        if p is not None:
+            pitch = pitch_from_name(p) if isinstance(p, str) else int(p)
+            notes.append(Note(start=t, pitch=pitch, duration=d, velocity=velocity))
+        t += d
+    return Piece(notes, tempo=tempo, time_signature=time_signature, key=key, title=title)

@@ -348,11 +348,33 @@ def from_music21(stream, *, title: str | None = None, source: str = "") -> Piece
         md = stream.metadata
         title = (md.title if md is not None and md.title else "") or ""
     meta = {}
-    if len(sigs) > 1:
-        meta["time_signature_changes"] = [[float(s.getOffsetBySite(flat)), [s.numerator, s.denominator]]
-                                          for s in sigs[1:]]
+    pickup = _pickup_length(parts[0]) if parts else 0.0
+    if pickup:
+        meta["pickup"] = pickup
+    changes_ts = []
+    last_ts = ts
+    for sig in sigs[1:]:
+        at = float(sig.getOffsetBySite(flat))
+        if at > 0 and (sig.numerator, sig.denominator) != last_ts:
+            changes_ts.append([at, [sig.numerator, sig.denominator]])
+            last_ts = (sig.numerator, sig.denominator)
+    if changes_ts:
+        meta["time_signature_changes"] = changes_ts
     return Piece(notes, tempo=min(max(tempo, 1.0), 1000.0), time_signature=ts, key=key, title=title,
                  source=source, tempo_changes=changes, meta=meta)
+
+
+def _pickup_length(part) -> float:
+    """Length in quarter notes of an anacrusis (an incomplete first bar), or 0."""
+    from music21 import stream as m21stream
+
+    measures = list(part.getElementsByClass(m21stream.Measure))
+    if not measures:
+        return 0.0
+    padding = float(measures[0].paddingLeft or 0.0)
+    if padding <= 0:
+        return 0.0
+    return float(measures[0].barDuration.quarterLength) - padding
 
 
 def _lanes(events):

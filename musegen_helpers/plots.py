@@ -1,0 +1,142 @@
+"""Pictures of music: piano rolls and histograms.
+
+Every function takes ``ax=None``, creates a figure only when no axes is given, and returns
+``(fig, ax)``, so lessons can compose them into subplots.
+
+Lesson: 01_representation
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from .music import PITCH_CLASS_NAMES, note_name
+
+__all__ = ["plot_piano_roll", "plot_pitch_histogram", "plot_duration_histogram", "PART_COLOURS"]
+
+PART_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+DRUM_COLOUR = "#555555"
+
+
+def _axes(ax, figsize):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    else:
+        fig = ax.figure
+    return fig, ax
+
+
+def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, show_beats: bool = True,
+                    legend: bool = True, **to_piece_kwargs):
+    """Draw notes as bars: time (quarter notes) across, pitch up; one colour per part.
+
+    Bar lines are solid, beat lines dotted (from the time signature; a pickup in
+    ``piece.meta['pickup']`` shifts them). The pitch axis is labelled with note names (C of
+    each octave, plus every note when the range is small). Accepts anything
+    :func:`musegen_helpers.audio.to_piece` accepts (a piano roll array, tokens...).
+    """
+    from matplotlib.patches import Patch
+
+    from .audio import to_piece
+
+    piece = to_piece(x, **to_piece_kwargs)
+    fig, ax = _axes(ax, figsize)
+    parts = piece.parts
+    colour = {p: PART_COLOURS[i % len(PART_COLOURS)] for i, p in enumerate(parts)}
+    for part in parts:
+        bars, pitches = [], []
+        for n in piece.notes:
+            if n.part == part:
+                ax.broken_barh([(n.start, n.duration * 0.97)], (n.pitch - 0.4, 0.8),
+                               facecolors=DRUM_COLOUR if n.is_drum else colour[part],
+                               edgecolors="black", linewidth=0.3,
+                               alpha=0.4 + 0.6 * n.velocity / 127)
+    end = max(piece.end, piece.bar_length)
+    pitches = piece.pitches or [60]
+    lo, hi = min(pitches) - 2, max(pitches) + 2
+    if show_beats:
+        pickup = float(piece.meta.get("pickup", 0.0) or 0.0)
+        offset = (pickup % piece.bar_length) if pickup else 0.0
+        beat = piece.bar_length / piece.time_signature[0] if piece.time_signature[1] != 8 or \
+            piece.time_signature[0] % 3 else 1.5  # 6/8: dotted-quarter beats
+        t = offset % beat
+        while t <= end + 1e-9:
+            is_bar = abs(((t - offset) / piece.bar_length) - round((t - offset) / piece.bar_length)) < 1e-6
+            ax.axvline(t, color="0.3" if is_bar else "0.8", lw=0.9 if is_bar else 0.5,
+                       ls="-" if is_bar else ":", zorder=0)
+            t += beat
+    span = hi - lo
+    ticks = [p for p in range(lo, hi + 1) if span <= 24 or p % 12 == 0]
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([note_name(p) for p in ticks], fontsize=8)
+    ax.set_ylim(lo, hi)
+    ax.set_xlim(0, end)
+    ax.set_xlabel("time (quarter notes)")
+    ax.set_ylabel("pitch")
+    if title is None:
+        title = piece.title or None
+    if title:
+        ax.set_title(title)
+    named = [p for p in parts if p is not None]
+    if legend and len(named) > 1:
+        ax.legend(handles=[Patch(color=colour[p], label=p) for p in named], loc="upper right",
+                  fontsize=8, framealpha=0.8)
+    return fig, ax
+
+
+def plot_pitch_histogram(x, ax=None, *, pitch_classes: bool = True, figsize=(6, 3), title=None, **kw):
+    """Bar chart of how often each pitch class (C, C#, ... B) — or each MIDI pitch — occurs,
+    counting notes (not their durations)."""
+    from .audio import to_piece
+
+    piece = to_piece(x, **kw)
+    fig, ax = _axes(ax, figsize)
+    pitches = piece.pitches
+    if pitch_classes:
+        counts = np.bincount([p % 12 for p in pitches], minlength=12)
+        ax.bar(range(12), counts, color=PART_COLOURS[0])
+        ax.set_xticks(range(12))
+        ax.set_xticklabels(PITCH_CLASS_NAMES)
+        ax.set_xlabel("pitch class")
+    else:
+        c = Counter(pitches)
+        keys = sorted(c)
+        ax.bar(keys, [c[k] for k in keys], color=PART_COLOURS[0])
+        ticks = [k for k in keys if k % 12 == 0] or keys[:1]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([note_name(k) for k in ticks])
+        ax.set_xlabel("pitch")
+    ax.set_ylabel("notes")
+    if title:
+        ax.set_title(title)
+    return fig, ax
+
+
+_DURATION_NAMES = {4.0: "whole", 3.0: "dotted half", 2.0: "half", 1.5: "dotted quarter", 1.0: "quarter",
+                   0.75: "dotted 8th", 0.5: "8th", 1 / 3: "triplet 8th", 0.25: "16th", 0.125: "32nd"}
+
+
+def plot_duration_histogram(x, ax=None, *, figsize=(6, 3), title=None, **kw):
+    """Bar chart of note durations (quarter notes), labelled with their names (quarter, 8th...)."""
+    from .audio import to_piece
+
+    piece = to_piece(x, **kw)
+    fig, ax = _axes(ax, figsize)
+    c = Counter(round(n.duration, 4) for n in piece.pitched().notes)
+    keys = sorted(c)
+    ax.bar(range(len(keys)), [c[k] for k in keys], color=PART_COLOURS[2])
+    labels = []
+    for k in keys:
+        name = next((v for d, v in _DURATION_NAMES.items() if abs(d - k) < 1e-3), None)
+        labels.append(f"{name}\n({k:g})" if name else f"{k:g}")
+    ax.set_xticks(range(len(keys)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_xlabel("duration (quarter notes)")
+    ax.set_ylabel("notes")
+    if title:
+        ax.set_title(title)
+    return fig, ax

@@ -1,0 +1,143 @@
+"""Small builders that wire ipywidgets controls to sound, score and piano roll.
+
+``music_controls(make_piece, controls)`` is the one pattern every lesson uses: a function
+that turns control values into a Piece, a few controls, and three outputs (player, score,
+piano roll) that refresh when a control moves. Sound comes first, so a change is heard before
+the score has been engraved. Errors — an unknown key name, an order of 0 — are shown as a
+message inside the widget, never as a traceback.
+
+Lesson: 02_rule_based, 03_lstm, 04_gan
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Mapping
+
+__all__ = ["music_controls", "MusicControls", "show_message"]
+
+
+def show_message(output, text: str, kind: str = "error") -> None:
+    """Write a short coloured message into an ipywidgets Output (text, not only colour)."""
+    from IPython.display import HTML, display
+
+    colour = {"error": "#b00020", "info": "#555"}[kind]
+    prefix = "⚠ " if kind == "error" else ""
+    with output:
+        output.clear_output(wait=True)
+        display(HTML(f'<div style="color:{colour};font-family:sans-serif">{prefix}{_escape(text)}</div>'))
+
+
+def _escape(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+class MusicControls:
+    """The widget box plus its parts, returned by :func:`music_controls`.
+
+    Attributes:
+        box: the ``ipywidgets.VBox`` to display.
+        controls: name → control widget.
+        piece: the last Piece made (None before the first success).
+        timings: seconds spent on the last update: ``{'make', 'sound', 'score', 'roll'}``.
+        error: the last error message shown, or None.
+    """
+
+    def __init__(self, make_piece: Callable, controls: Mapping, show: tuple[str, ...], auto: bool):
+        import ipywidgets as w
+
+        self.make_piece = make_piece
+        self.controls = dict(controls)
+        self.show = show
+        self.piece = None
+        self.error: str | None = None
+        self.timings: dict[str, float] = {}
+        self.message = w.Output()
+        self.sound = w.Output()
+        self.score = w.Output()
+        self.roll = w.Output()
+        self.button = w.Button(description="Generate", button_style="primary", icon="music")
+        self.button.on_click(lambda _: self.update())
+        if auto:
+            for c in self.controls.values():
+                c.observe(lambda change: self.update(), names="value")
+        outputs = [self.message] + [getattr(self, s) for s in ("sound", "roll", "score") if s in show]
+        self.box = w.VBox([w.HBox(list(self.controls.values())[:3]),
+                           *([w.HBox(list(self.controls.values())[3:])] if len(self.controls) > 3 else []),
+                           self.button, *outputs])
+
+    def values(self) -> dict:
+        return {name: c.value for name, c in self.controls.items()}
+
+    def update(self) -> bool:
+        """Regenerate from the current control values; return True on success."""
+        from IPython.display import display
+
+        from .audio import play
+        from .plots import plot_piano_roll
+        from .score import show_score
+
+        t0 = time.perf_counter()
+        try:
+            piece = self.make_piece(**self.values())
+        except (ValueError, TypeError, KeyError) as exc:
+            self.error = str(exc).strip("'\"")
+            show_message(self.message, self.error)
+            return False
+        self.timings = {"make": time.perf_counter() - t0}
+        self.error = None
+        self.message.clear_output()
+        self.piece = piece
+        if "sound" in self.show:
+            t = time.perf_counter()
+            player = play(piece)
+            with self.sound:
+                self.sound.clear_output(wait=True)
+                display(player)
+            self.timings["sound"] = time.perf_counter() - t
+        if "roll" in self.show:
+            import matplotlib.pyplot as plt
+
+            t = time.perf_counter()
+            fig, _ = plot_piano_roll(piece, figsize=(9, 2.8))
+            with self.roll:
+                self.roll.clear_output(wait=True)
+                display(fig)
+            plt.close(fig)
+            self.timings["roll"] = time.perf_counter() - t
+        if "score" in self.show:
+            t = time.perf_counter()
+            try:
+                score = show_score(piece)
+            except ValueError as exc:
+                score = None
+                show_message(self.message, f"(score not shown: {exc})", kind="info")
+            with self.score:
+                self.score.clear_output(wait=True)
+                if score is not None:
+                    display(score)
+            self.timings["score"] = time.perf_counter() - t
+        return True
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.box)
+
+
+def music_controls(make_piece: Callable, controls: Mapping, *, show: tuple[str, ...] = ("sound", "roll", "score"),
+                   auto: bool = True, run: bool = True) -> MusicControls:
+    """Build controls that regenerate music.
+
+    Args:
+        make_piece: ``make_piece(**values) -> Piece``; raise ValueError with a clear message for
+            bad combinations — it is shown in the widget.
+        controls: ``{argument name: ipywidgets control}``.
+        show: which outputs to draw: any of 'sound', 'roll', 'score'.
+        auto: regenerate whenever a control changes (else only on the button).
+        run: generate once right away.
+    """
+    mc = MusicControls(make_piece, controls, show, auto)
+    if run:
+        mc.update()
+    return mc

@@ -144,7 +144,8 @@ def _piece_from_midifile(mid: mido.MidiFile, p: Path, max_notes: int) -> Piece:
                     if tick > start:
                         raw.append((start, tick, msg.note, vel, msg.channel))
             elif msg.type == "set_tempo":
-                tempos.append((tick, mido.tempo2bpm(msg.tempo)))
+                if msg.tempo > 0:  # 0 microseconds per beat is a corrupt event (and a division by 0)
+                    tempos.append((tick, mido.tempo2bpm(msg.tempo)))
             elif msg.type == "time_signature":
                 time_sigs.append((tick, (msg.numerator, msg.denominator)))
             elif msg.type == "key_signature":
@@ -393,25 +394,44 @@ def _lanes(events):
     return lanes
 
 
+_SHARP_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+_FLAT_NAMES = ["C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B"]
+
+
 def to_music21(piece: Piece):
-    """Convert a Piece into a music21 ``Score`` with one ``Part`` per part label.
+    """Convert a Piece into a music21 ``Score`` with one ``Part`` per part label, highest part on top.
 
     Notes of a part that start and end together become a chord. When notes of one part
     overlap otherwise, the part is split into extra staves ('melody (2)', ...) so that
-    every staff can be written as MusicXML. Drum notes are left out (no drum staff).
+    every staff can be written as MusicXML. Black keys are spelt with sharps or flats to
+    suit the key; a pickup (``piece.meta['pickup']``, quarter notes) becomes an incomplete
+    first bar. Drum notes are left out (no drum staff).
     """
     from music21 import chord as m21chord
+    from music21 import clef, metadata, meter, note as m21note, pitch as m21pitch
     from music21 import key as m21key
-    from music21 import metadata, meter, note as m21note, stream as m21stream, tempo as m21tempo
+    from music21 import stream as m21stream, tempo as m21tempo
 
     score = m21stream.Score()
     score.metadata = metadata.Metadata()
     score.metadata.title = piece.title or "Untitled"
-    groups: dict[str | None, dict[tuple[float, float], list[Note]]] = {}
+    m21_key = None
+    if piece.key:
+        tonic, mode = parse_key(piece.key)
+        try:
+            m21_key = m21key.Key(_FLAT_NAMES[tonic] if tonic in (1, 3, 5, 8, 10) and mode == "major"
+                                 else _SHARP_NAMES[tonic].replace("#", "#"), mode)
+        except Exception:
+            m21_key = None
+    names = _FLAT_NAMES if (m21_key is not None and m21_key.sharps < 0) else _SHARP_NAMES
+    bar = piece.bar_length
+    pickup = float(piece.meta.get("pickup", 0.0) or 0.0)
+    shift = (bar - pickup) % bar if 0 < pickup < bar else 0.0
+
+    groups: dict[str | None, dict[tuple[float, float], list[Note]]] = {label: {} for label in piece.parts}
     for n in piece.pitched().notes:
-        groups.setdefault(n.part, {}).setdefault((n.start, n.duration), []).append(n)
-    if not groups:
-        groups[None] = {}
+        groups[n.part].setdefault((n.start, n.duration), []).append(n)
+    groups = {k: v for k, v in groups.items() if v} or {None: {}}
     first = True
     for label, events in groups.items():
         ordered = sorted((s, d, sorted(ns, key=lambda x: x.pitch)) for (s, d), ns in events.items())
@@ -422,35 +442,60 @@ def to_music21(piece: Piece):
             part.partName = name if li == 0 else f"{name} ({li + 1})"
             part.id = part.partName
             if first:
-                part.insert(0, m21tempo.MetronomeMark(number=piece.tempo, referent=1.0))
+                part.insert(0, m21tempo.MetronomeMark(number=round(piece.tempo, 2), referent=1.0))
             part.insert(0, meter.TimeSignature(f"{piece.time_signature[0]}/{piece.time_signature[1]}"))
-            if piece.key:
-                tonic, mode = parse_key(piece.key)
-                try:
-                    part.insert(0, m21key.Key(PITCH_CLASS_NAMES[tonic], mode))
-                except Exception:
-                    pass
-            lowest = min((n.pitch for _, _, ns in lane for n in ns), default=60)
-            if lowest < 55:
-                from music21 import clef
-                part.insert(0, clef.BassClef() if max(n.pitch for _, _, ns in lane for n in ns) < 65
-                            else clef.TrebleClef())
+            if m21_key is not None:
+                part.insert(0, m21key.Key(m21_key.tonic, m21_key.mode))
+            lane_pitches = [n.pitch for _, _, ns in lane for n in ns] or [60]
+            if sum(lane_pitches) / len(lane_pitches) < 57:
+                part.insert(0, clef.BassClef())
+            else:
+                part.insert(0, clef.TrebleClef())
             for start, dur, ns in lane:
+                spelled = [m21pitch.Pitch(f"{names[x.pitch % 12]}{x.pitch // 12 - 1}") for x in ns]
                 if len(ns) == 1:
-                    el = m21note.Note(ns[0].pitch, quarterLength=dur)
+                    el = m21note.Note(spelled[0], quarterLength=dur)
                 else:
-                    el = m21chord.Chord([x.pitch for x in ns], quarterLength=dur)
+                    el = m21chord.Chord(spelled, quarterLength=dur)
                 el.volume.velocity = ns[0].velocity
-                part.insert(start, el)
+                part.insert(start + shift, el)
             if lane:
-                end = max(s + d for s, d, _ in lane)
-                bar = piece.bar_length
+                end = max(s + d for s, d, _ in lane) + shift
                 full = -(-end // bar) * bar
                 if full > end + 1e-9:
                     part.insert(end, m21note.Rest(quarterLength=full - end))
+            if shift:
+                part = _with_pickup_bar(part, shift)
             score.insert(0, part)
             first = False
     return score
+
+
+def _with_pickup_bar(part, shift: float):
+    """Turn the first ``shift`` quarter notes of silence into an incomplete (pickup) first bar."""
+    from music21 import note as m21note, stream as m21stream
+
+    measured = part.makeMeasures()
+    measured.partName, measured.id = part.partName, part.id
+    measures = list(measured.getElementsByClass(m21stream.Measure))
+    if not measures:
+        return part
+    m1 = measures[0]
+    if any(el.offset < shift - 1e-9 for el in m1.notes):
+        return measured
+    if not m1.notes:
+        # an all-rest first bar would need re-barring the whole part; keep the rest
+        return measured
+    for el in list(m1.getElementsByClass(m21note.Rest)):
+        if el.offset < shift - 1e-9:
+            m1.remove(el)
+    for el in list(m1.notesAndRests):
+        el.offset = el.offset - shift
+    m1.paddingLeft = shift
+    # later bars keep their offsets relative to the part: move them all left by the gap
+    for m in measures[1:]:
+        measured.setElementOffset(m, m.offset - shift)
+    return measured
 
 
 def load_score(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, expand_repeats: bool = False) -> Piece:

@@ -59,7 +59,10 @@ def _pitch_class_from_text(text: str) -> int:
 
 def pitch_from_name(name: str) -> int:
     """MIDI pitch of a scientific note name: ``'C4' -> 60``, ``'A4' -> 69``, ``'Bb3' -> 58``."""
-    m = re.fullmatch(r"\s*([A-Ga-g][#b\-♯♭]*)(-?\d+)\s*", str(name))
+    # '-' is both music21's flat ('B-4' = Bb4) and the minus of MIDI's lowest octave ('C-1' = 0,
+    # as note_name writes it). Octave -1 is the only negative octave MIDI has, so a '-1' at the
+    # end is that octave ('B-1' = 11; write music21's B-flat 1 as 'Bb1').
+    m = re.fullmatch(r"\s*([A-Ga-g][#b\-♯♭]*?)(-1|\d+)\s*", str(name))
     if not m:
         raise ValueError(
             f"{name!r} is not a note name with an octave: write e.g. 'C4' (middle C), 'F#3' or 'Bb5'."
@@ -137,9 +140,13 @@ class Note:
     def __post_init__(self):
         if not isinstance(self.pitch, (int,)) or isinstance(self.pitch, bool):
             try:
-                object.__setattr__(self, "pitch", int(self.pitch))
+                whole = int(self.pitch)
             except (TypeError, ValueError):
                 raise TypeError(f"a note's pitch must be a whole MIDI number, got {self.pitch!r}") from None
+            if whole != self.pitch:  # 60.7 must not silently become 60
+                raise ValueError(f"a note's pitch must be a whole MIDI number, got {self.pitch!r}; "
+                                 "round it first, e.g. round(pitch).")
+            object.__setattr__(self, "pitch", whole)
         if not 0 <= self.pitch <= 127:
             raise ValueError(f"pitch {self.pitch} is outside the MIDI range 0–127 (60 is middle C).")
         object.__setattr__(self, "start", float(self.start))

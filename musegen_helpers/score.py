@@ -58,12 +58,15 @@ def score_svg(x, *, max_notes: int = MAX_SCORE_NOTES, width: int = 2100, scale: 
             "show a slice (piece.slice(0, 32)) or pass max_notes= a larger number."
         )
     xml = musicxml_text(piece)
+    import re
+
     if not title:
         # verovio prints the work title from MusicXML; a notebook cell already says what it is
-        import re
         xml = re.sub(r"<work>.*?</work>", "", xml, flags=re.S)
         xml = re.sub(r"<movement-title>.*?</movement-title>", "", xml, flags=re.S)
         xml = re.sub(r"<credit\b.*?</credit>", "", xml, flags=re.S)
+    # the tempo is printed by play() and the Piece's repr; verovio places a lone "♩ = N" oddly
+    xml = re.sub(r"<direction\b(?:(?!</direction>).)*?<metronome\b.*?</direction>", "", xml, flags=re.S)
     tk = verovio.toolkit()
     tk.setOptions({
         "pageWidth": width,

@@ -1,0 +1,114 @@
+"""Piano-roll pictures and histograms (musegen_helpers.plots)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from musegen_helpers.music import Note, Piece, melody  # noqa: E402
+from musegen_helpers.plots import (  # noqa: E402
+    PART_COLOURS, plot_duration_histogram, plot_piano_roll, plot_pitch_histogram,
+)
+from musegen_helpers.representation import piano_roll  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _rectangles(ax):
+    """(x, width, y, height) of every note bar drawn with broken_barh."""
+    rects = []
+    for collection in ax.collections:
+        for path in collection.get_paths():
+            (x0, y0), (x1, y1) = path.vertices.min(axis=0), path.vertices.max(axis=0)
+            rects.append((x0, x1 - x0, y0, y1 - y0))
+    return sorted(rects)
+
+
+def test_piano_roll_draws_one_rectangle_per_note(c_major_scale):
+    fig, ax = plot_piano_roll(c_major_scale)
+    rects = _rectangles(ax)
+    assert len(rects) == 8
+    # each bar starts at the note's onset and sits on its pitch's row
+    for (x, width, y, height), n in zip(rects, c_major_scale.notes):
+        assert x == pytest.approx(n.start) and 0.9 * n.duration <= width <= n.duration
+        assert y < n.pitch < y + height
+    assert ax.get_xlabel() == "time (quarter notes)"
+
+
+def test_piano_roll_of_chorale_has_a_bar_per_note_and_a_legend(chorale):
+    fig, ax = plot_piano_roll(chorale)
+    assert len(_rectangles(ax)) == len(chorale.notes)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Soprano", "Alto", "Tenor", "Bass"]
+    colours = {tuple(np.round(c.get_facecolor()[0][:3], 3)) for c in ax.collections}
+    assert len(colours) == 4  # one colour per part
+
+
+def test_piano_roll_uses_the_given_axes(c_major_scale):
+    fig, axes = plt.subplots(2, 1)
+    out_fig, out_ax = plot_piano_roll(c_major_scale, ax=axes[1])
+    assert out_fig is fig and out_ax is axes[1]
+    assert len(axes[0].collections) == 0 and len(axes[1].collections) == 8
+    assert len(plt.get_fignums()) == 1  # no extra figure was created
+
+
+def test_piano_roll_labels_pitches_with_note_names(c_major_scale):
+    fig, ax = plot_piano_roll(c_major_scale)
+    labels = dict(zip(ax.get_yticks(), [t.get_text() for t in ax.get_yticklabels()]))
+    assert labels[60] == "C4" and labels[64] == "E4" and labels[72] == "C5" and labels[70] == "Bb4"
+    # a wide range (E1..Ab6 here) shows only the Cs
+    fig, ax = plot_piano_roll(melody([30, 90]))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["C2", "C3", "C4", "C5", "C6"]
+
+
+def test_piano_roll_draws_bar_lines_from_the_meter():
+    fig, ax = plot_piano_roll(melody([60] * 6, 1.0, time_signature=(3, 4)))
+    solid = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "-")
+    assert solid == [0.0, 3.0, 6.0]
+
+
+def test_piano_roll_accepts_an_array():
+    roll = piano_roll(melody([60, 64, 67], 1.0))
+    fig, ax = plot_piano_roll(roll)
+    assert len(_rectangles(ax)) == 3
+
+
+def test_drums_are_grey():
+    fig, ax = plot_piano_roll(Piece([Note(38, 0, 1, is_drum=True), Note(60, 0, 1)]))
+    faces = sorted(matplotlib.colors.to_hex(c.get_facecolor()[0], keep_alpha=False) for c in ax.collections)
+    assert faces == sorted(["#555555", PART_COLOURS[0]])
+
+
+def test_pitch_class_histogram_counts_notes():
+    piece = melody([60, 62, 64, 72, 74, 61], 1.0)
+    fig, ax = plot_pitch_histogram(piece)
+    heights = [int(bar.get_height()) for bar in ax.patches]
+    assert heights == [2, 1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["C", "C#", "D"]
+
+
+def test_pitch_histogram_by_midi_pitch_leaves_drums_out():
+    piece = Piece([Note(60, 0, 1), Note(60, 1, 1), Note(67, 2, 1), Note(38, 0, 1, is_drum=True)])
+    fig, ax = plot_pitch_histogram(piece, pitch_classes=False)
+    assert sorted((bar.get_x() + bar.get_width() / 2, bar.get_height()) for bar in ax.patches) == [
+        (60, 2), (67, 1)]
+
+
+def test_duration_histogram_counts_and_names_durations():
+    piece = melody([60, 62, 64, 65, 67], [1, 1, 0.5, 0.5, 1.5])
+    fig, ax = plot_duration_histogram(piece)
+    assert [int(bar.get_height()) for bar in ax.patches] == [2, 2, 1]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["8th\n(0.5)", "quarter\n(1)", "dotted quarter\n(1.5)"]
+
+
+def test_histograms_use_the_given_axes():
+    fig, (a, b) = plt.subplots(1, 2)
+    assert plot_pitch_histogram(melody([60]), ax=a) == (fig, a)
+    assert plot_duration_histogram(melody([60]), ax=b) == (fig, b)

@@ -1,0 +1,68 @@
+"""Controls that regenerate music (musegen_helpers.widgets)."""
+
+import pytest
+
+ipywidgets = pytest.importorskip("ipywidgets")
+
+from musegen_helpers.music import melody  # noqa: E402
+from musegen_helpers.widgets import MusicControls, music_controls  # noqa: E402
+
+
+def make_scale(root, length):
+    """A rising scale of ``length`` quarter notes from MIDI pitch ``root``."""
+    if length == 0:
+        raise ValueError("a melody needs at least one note: move the length slider up")
+    return melody([root + step for step in (0, 2, 4, 5, 7, 9, 11, 12)[:length]], 1.0)
+
+
+def _controls():
+    return {"root": ipywidgets.IntSlider(value=60, min=40, max=80),
+            "length": ipywidgets.IntSlider(value=4, min=0, max=8)}
+
+
+def test_first_update_runs_right_away(capsys):
+    mc = music_controls(make_scale, _controls())
+    assert isinstance(mc, MusicControls)
+    assert mc.piece.pitches == [60, 62, 64, 65]
+    assert set(mc.timings) == {"make", "sound", "roll", "score"}
+    assert all(t >= 0 for t in mc.timings.values())
+    assert mc.error is None
+    assert mc.values() == {"root": 60, "length": 4}
+
+
+def test_moving_a_control_changes_the_piece(capsys):
+    mc = music_controls(make_scale, _controls(), show=("sound", "roll"))
+    mc.timings = {}
+    mc.controls["root"].value = 67
+    assert mc.piece.pitches == [67, 69, 71, 72]
+    assert set(mc.timings) == {"make", "sound", "roll"}  # filled again by the update
+    mc.controls["length"].value = 6
+    assert len(mc.piece.notes) == 6
+
+
+def test_an_error_is_shown_in_the_widget_not_raised(capsys):
+    mc = music_controls(make_scale, _controls(), show=("sound",))
+    before = mc.piece
+    mc.controls["length"].value = 0  # make_scale raises ValueError: no exception escapes
+    assert mc.error == "a melody needs at least one note: move the length slider up"
+    assert mc.piece is before  # the last good piece stays
+    assert mc.update() is False
+    mc.controls["length"].value = 2
+    assert mc.error is None and mc.piece.pitches == [60, 62]
+
+
+def test_without_auto_only_the_button_regenerates(capsys):
+    mc = music_controls(make_scale, _controls(), show=("sound",), auto=False, run=False)
+    assert mc.piece is None
+    mc.controls["root"].value = 50
+    assert mc.piece is None
+    mc.button.click()
+    assert mc.piece.pitches == [50, 52, 54, 55]
+
+
+def test_the_box_holds_controls_button_and_outputs(capsys):
+    mc = music_controls(make_scale, _controls(), show=("sound", "score"), run=False)
+    assert isinstance(mc.box, ipywidgets.VBox)
+    children = mc.box.children
+    assert mc.button in children and mc.message in children and mc.sound in children
+    assert mc.score in children and mc.roll not in children

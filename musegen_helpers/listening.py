@@ -45,6 +45,7 @@ import itertools
 import math
 import os
 import random
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from statistics import NormalDist
@@ -379,18 +380,21 @@ class ListeningTest:
     picks one (or "no preference"), says how sure they are (1 = a guess, 5 = certain), may
     leave a comment, and presses *Save and next*. Every answer goes straight to
     ``results_path`` (crash-safe, see the module docstring). Restarting with the same file,
-    rater and seed continues where the listener stopped.
+    rater and seed continues where the listener stopped. Without a ``seed``, the plan is seeded
+    from the rater's name, so different raters hear the pairs in different random orders.
 
     >>> test = ListeningTest({"LSTM": lstm_tunes, "n-gram": ngram_tunes, "real": real_tunes},
-    ...                      "results_ada.csv", rater="ada", n_trials=12, seed=1)
+    ...                      "results_ada.csv", rater="ada", n_trials=12)
     >>> test          # shows the widget
     """
 
     def __init__(self, systems: Mapping[str, Sequence], results_path, *, rater: str = "anonymous",
-                 n_trials: int = 10, seed: int = 0, session: str | None = None):
+                 n_trials: int = 10, seed: int | None = None, session: str | None = None):
         self.systems = {name: list(pieces) for name, pieces in systems.items()}
         self.results_path = Path(results_path)
         self.rater = str(rater)
+        if seed is None:  # each rater gets their own order, the same one every time they restart
+            seed = zlib.crc32(self.rater.encode("utf-8"))
         self.session = session if session is not None else f"seed{seed}"
         self._trials = make_trials(self.systems, n_trials, seed)
         done = {r["trial"] for r in (read_results(self.results_path) if self.results_path.exists() else [])

@@ -31,7 +31,6 @@ Lesson: 05_evaluation
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -52,9 +51,9 @@ __all__ = [
     "DURATION_CLASSES", "duration_histogram", "duration_entropy", "empty_beat_rate",
     "groove_consistency", "syncopation", "on_beat_ratio", "mean_ioi",
     # one piece, sets of pieces, copying
-    "FEATURES", "DEFAULT_FEATURES", "describe", "Table", "SetComparison", "compare_sets",
-    "plot_set_comparison", "SharedRun", "longest_shared_run", "copy_rate", "scoreboard",
-    "plot_scoreboard",
+    "DEFAULT_RESOLUTION", "FEATURES", "DEFAULT_FEATURES", "describe", "Table", "SetComparison",
+    "compare_sets", "plot_set_comparison", "SharedRun", "longest_shared_run", "copy_rate",
+    "Scoreboard", "scoreboard", "plot_scoreboard",
 ]
 
 #: MusPy's default number of time steps per quarter note.
@@ -773,20 +772,36 @@ def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
 
 
-def _density(values: np.ndarray, grid: np.ndarray, width: float) -> np.ndarray:
-    """Gaussian kernel density estimate (Scott's bandwidth) of ``values`` on ``grid``.
-
-    When the values do not vary (every distance 0), scipy's KDE is undefined; a narrow
-    Gaussian of standard deviation ``width`` stands in for the spike."""
+def _bandwidth(values: np.ndarray, fallback: float) -> float:
+    """Scott's-rule kernel width of ``scipy.stats.gaussian_kde`` (``n**-1/5 * std``), or
+    ``fallback`` when the values do not vary (every distance 0), where a KDE is undefined and a
+    narrow spike stands in for it."""
     from scipy.stats import gaussian_kde
 
     if len(values) > 1 and np.ptp(values) > 1e-12:
         try:
-            return gaussian_kde(values)(grid)
+            return float(math.sqrt(gaussian_kde(values).covariance[0, 0]))
         except np.linalg.LinAlgError:  # pragma: no cover - near-constant values
             pass
-    centre = float(np.mean(values)) if len(values) else 0.0
-    return np.exp(-0.5 * ((grid - centre) / width) ** 2) / (width * math.sqrt(2 * math.pi))
+    return fallback
+
+
+def _density(values: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Gaussian kernel density of ``values`` on a uniform ``grid``: the values are binned onto
+    the grid (linear binning) and the bins smoothed with the Gaussian kernel. It equals
+    ``gaussian_kde(values)(grid)`` to within the grid spacing, but costs O(grid) instead of
+    O(values × grid), which matters for the 20 000 distances between two sets of 100 and 200."""
+    dx = grid[1] - grid[0]
+    position = np.clip((values - grid[0]) / dx, 0, len(grid) - 1 - 1e-9)
+    left = np.floor(position).astype(int)
+    right_share = position - left
+    counts = (np.bincount(left, weights=1 - right_share, minlength=len(grid))
+              + np.bincount(left + 1, weights=right_share, minlength=len(grid) + 1)[:len(grid)])
+    half = min(len(grid) - 1, int(math.ceil(5 * bandwidth / dx)))
+    offsets = np.arange(-half, half + 1) * dx
+    kernel = np.exp(-0.5 * (offsets / bandwidth) ** 2)
+    kernel /= kernel.sum() * dx  # a kernel narrower than a grid step still holds mass 1
+    return np.convolve(counts, kernel, mode="same") / max(len(values), 1)
 
 
 def _overlap_and_kl(p: np.ndarray, q: np.ndarray, grid: np.ndarray) -> tuple[float, float]:
@@ -862,13 +877,13 @@ def compare_sets(generated: Sequence[Piece], real: Sequence[Piece], features=Non
         intra_gen = _pairwise(xg, xg)[ig] if len(xg) > 1 else np.zeros(0)
         inter = _pairwise(xg, xr).ravel()
         everything = np.concatenate([intra_real, intra_gen, inter])
-        span = float(np.ptp(everything)) or 1.0
-        width = 1e-3 * max(span, float(np.abs(everything).max()), 1e-6)
-        lo, hi = everything.min() - 0.25 * span, everything.max() + 0.25 * span
-        grid = np.linspace(lo, hi, int(grid_points))
-        p = _density(intra_real, grid, width)
-        q = _density(inter, grid, width)
-        pg = _density(intra_gen, grid, width) if len(intra_gen) else np.full_like(grid, math.nan)
+        spike = 1e-3 * max(float(np.ptp(everything)), float(np.abs(everything).max()), 1e-6)
+        widths = [_bandwidth(d, spike) if len(d) else spike for d in (intra_real, intra_gen, inter)]
+        pad = max(0.25 * float(np.ptp(everything)), 5 * max(widths))  # room for the kernels' tails
+        grid = np.linspace(everything.min() - pad, everything.max() + pad, int(grid_points))
+        p = _density(intra_real, grid, widths[0])
+        q = _density(inter, grid, widths[2])
+        pg = _density(intra_gen, grid, widths[1]) if len(intra_gen) else np.full_like(grid, math.nan)
         overlap, kl = _overlap_and_kl(p, q, grid)
         scalar = xr.shape[1] == 1
         rows.append({

@@ -452,7 +452,8 @@ def to_music21(piece: Piece):
             else:
                 part.insert(0, clef.TrebleClef())
             for start, dur, ns in lane:
-                spelled = [m21pitch.Pitch(f"{names[x.pitch % 12]}{x.pitch // 12 - 1}") for x in ns]
+                # octave given apart: as text, 'C-1' (MIDI 0) would read as C-flat 1
+                spelled = [m21pitch.Pitch(names[x.pitch % 12], octave=x.pitch // 12 - 1) for x in ns]
                 if len(ns) == 1:
                     el = m21note.Note(spelled[0], quarterLength=dur)
                 else:
@@ -476,6 +477,9 @@ def _with_pickup_bar(part, shift: float):
     from music21 import note as m21note, stream as m21stream
 
     measured = part.makeMeasures()
+    # a note held across a bar line must become tied notes, or its bar is overfull and every
+    # later note of the part is written a beat (or more) late in MusicXML
+    measured.makeTies(inPlace=True)
     measured.partName, measured.id = part.partName, part.id
     measures = list(measured.getElementsByClass(m21stream.Measure))
     if not measures:

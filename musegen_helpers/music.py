@@ -335,10 +335,11 @@ class Piece:
             raise ValueError(f"the grid must be a positive number of quarter notes (0.25 = 16ths), got {grid}.")
         out = []
         for n in self.notes:
-            a = round(n.start / grid) * grid
-            b = round(n.end / grid) * grid
-            if b - a < grid - 1e-9:
-                b = a + grid
+            # whole numbers of steps first, so both ends are exact multiples of the grid
+            # (``a + grid`` can be one rounding off, and then quantising again moves the note)
+            first = round(n.start / grid)
+            last = max(round(n.end / grid), first + 1)
+            a, b = first * grid, last * grid
             out.append(replace(n, start=a, duration=b - a))
         return self.with_notes(out)
 

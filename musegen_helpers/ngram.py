@@ -497,7 +497,7 @@ def _check_ngram_order(order) -> int:
 def _estimate_discounts(coc: np.ndarray) -> np.ndarray:
     """Chen & Goodman's modified Kneser–Ney discounts D1, D2, D3+ from the count-of-counts n1..n4:
     ``Y = n1 / (n1 + 2 n2)``, ``D1 = 1 - 2Y n2/n1``, ``D2 = 2 - 3Y n3/n2``, ``D3+ = 3 - 4Y n4/n3``."""
-    n1, n2, n3, n4 = (float(v) for v in coc)
+    n1, n2, n3, n4 = (np.float64(v) for v in coc)
     default = np.array([0.7, 1.0, 1.3])
     with np.errstate(divide="ignore", invalid="ignore"):
         y = n1 / (n1 + 2 * n2)

@@ -39,9 +39,8 @@ import numpy as np
 
 from .music import Note, Piece, note_name, parse_key, pitch_from_name
 from .theory import (
-    SCALES, Chord, Violation, _split_key, _split_progression, check_voice_leading, interval_name,
-    parallel_motion_matrix, parse_roman, position_in_bar, roman_to_chord, scale_note_names,
-    scale_pitch_classes, _where,
+    Chord, Violation, _split_key, _split_progression, _where, check_voice_leading, interval_name,
+    parallel_motion_matrix, parse_roman, roman_to_chord, scale_note_names, scale_pitch_classes,
 )
 
 __all__ = [
@@ -130,7 +129,7 @@ class RuleSet:
     non_chord_tones_resolve: bool = field(default=True, metadata=_doc(
         "a non-chord tone on a weak beat is a passing or neighbour tone: reached by step and left by step to a chord tone; off: weak beats may hold any note"))
     stepwise_weight: float = field(default=3.0, metadata=_doc(
-        "how much likelier a step (1–2 semitones) is than a small leap; 1 = no preference (0–20)"))
+        "how much likelier a step (1–2 semitones) is than a small leap; 1 = no preference, 0 = only as a last resort (0–20)"))
     repeated_note_weight: float = field(default=0.5, metadata=_doc(
         "how likely repeating the same pitch is, next to a small leap (0–20)"))
     leap_recovery: bool = field(default=True, metadata=_doc(
@@ -332,10 +331,12 @@ def _is_tonic(numeral: str) -> bool:
 def _slot_numerals(numerals: list[str], n_slots: int, chords_per_bar: int, cadence: bool, minor: bool):
     slots = [numerals[i % len(numerals)] for i in range(n_slots)]
     if cadence:
-        tonic = next((n for n in numerals if _is_tonic(n)), "i" if minor else "I")
-        dominant = next((n for n in numerals if _is_dominant(n)), "V")
+        # reuse the progression's own tonic and dominant (I7 in the blues, V7 in 'classical')
+        root_position = [n for n in numerals if parse_roman(n).inversion == 0]
+        tonic = next((n for n in root_position if _is_tonic(n)), "i" if minor else "I")
+        dominant = next((n for n in root_position if _is_dominant(n)), "V")
         for i in range(n_slots - chords_per_bar, n_slots):
-            slots[i] = tonic if _is_tonic(tonic) and parse_roman(tonic).inversion == 0 else ("i" if minor else "I")
+            slots[i] = tonic
         if not _is_dominant(slots[-chords_per_bar - 1]):
             slots[-chords_per_bar - 1] = dominant
     return slots
@@ -343,12 +344,12 @@ def _slot_numerals(numerals: list[str], n_slots: int, chords_per_bar: int, caden
 
 def _weighted_order(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     """A random order of candidates where each comes first with probability ∝ its weight
-    (Efraimidis–Spirakis keys). Zero-weight candidates are dropped."""
-    keep = np.flatnonzero(weights > 0)
-    if keep.size <= 1:
-        return keep
-    keys = np.log(rng.random(keep.size)) / weights[keep]
-    return keep[np.argsort(-keys, kind="stable")]
+    (Efraimidis–Spirakis keys). A zero weight puts a candidate last: it is used only when
+    nothing else leads anywhere (a zero stepwise_weight must not make a cadence impossible)."""
+    if weights.size <= 1:
+        return np.arange(weights.size)
+    keys = np.log(rng.random(weights.size)) / np.maximum(weights, 1e-12)
+    return np.argsort(-keys, kind="stable")
 
 
 @functools.lru_cache(maxsize=32)
@@ -401,8 +402,10 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
         seed: the same seed gives the same piece; None draws a fresh one.
         rules: a :class:`RuleSet` (or dict of rule values); default ``RuleSet()``.
         harmonize: False for a melody alone (part 'melody'); True or 'melody' adds alto, tenor and
-            bass under the melody (parts 'S', 'A', 'T', 'B'); 'chorale' writes four voices that
-            each move once per chord, the soprano chosen by the same search.
+            bass under the melody (parts 'S', 'A', 'T', 'B'; the melody then keeps to the soprano
+            range C4–G5, leaps at most an octave and spans at most a fifth over one chord, so that
+            the lower voices fit); 'chorale' writes four voices that each move once per chord,
+            the soprano chosen by the same search.
         chords_per_bar: 1, or 2 for a chord every half bar (not in 3/4).
         accompaniment: add block chords (part 'chords') under a lone melody, to hear the harmony.
         title: the piece's title (default describes the recipe).
@@ -414,7 +417,7 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
     """
     rules = _as_rules(rules)
     tonic_pc, mode = parse_key(key)  # the Piece's key must be one music.py understands
-    tonic_text, scale_name = _split_key(key)
+    tonic_text, _ = _split_key(key)
     key_name = f"{tonic_text[0].upper()}{tonic_text[1:]} {mode}"
     if isinstance(bars, bool) or not isinstance(bars, (int, np.integer)) or not 1 <= bars <= 256:
         raise ValueError(f"bars must be a whole number from 1 to 256, got {bars!r}.")
@@ -438,8 +441,10 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
     rng = np.random.default_rng(seed)
 
     low, high = rules.melody_range
-    if harmonize:  # the melody is the soprano, so it must stay in the soprano's range
+    melody_rules = rules
+    if harmonize:  # the melody is the soprano: soprano range, and no leap beyond an octave
         low, high = max(low, 60), min(high, 79)
+        melody_rules = rules.replace(max_leap=min(rules.max_leap, 12))
         if high - low < 7:
             raise ValueError(f"melody_range {note_name(rules.melody_range[0])}–{note_name(rules.melody_range[1])} "
                              "leaves too little of the soprano range C4–G5 for a harmonised melody.")
@@ -448,7 +453,7 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
     bar_len = meter[0] * 4.0 / meter[1]
     slot_len = bar_len / chords_per_bar
     n_slots = bars * chords_per_bar
-    minor = mode == "minor"
+    minor = (scale_pitch_classes(key_name)[2] - tonic_pc) % 12 == 3   # minor third: tonic chord is 'i'
     slot_numerals = _slot_numerals(numerals, n_slots, chords_per_bar, rules.cadence, minor)
     key_names, key_pcs = scale_note_names(key_name), scale_pitch_classes(key_name)
     chord_cache: dict[str, tuple[Chord, frozenset, frozenset]] = {}
@@ -481,8 +486,8 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
         # A harmonised melody keeps within a fifth per chord, so the alto fits under all of it
         # within an octave; a melody that still has no clean harmonisation is redrawn.
         for _ in range(_HARMONY_TRIES if harmonize else 1):
-            pitches, roles, relaxed = _melody_pitches(rng, slots, slot_of, strong, tonic_pc, low, high, rules,
-                                                      max_span=7 if harmonize else None)
+            pitches, roles, relaxed = _melody_pitches(rng, slots, slot_of, strong, tonic_pc, low, high,
+                                                      melody_rules, max_span=7 if harmonize else None)
             melody_notes = [Note(p, o, d, v, label) for p, o, d, v in zip(pitches, onsets, durations, velocity)]
             if not harmonize:
                 break
@@ -512,9 +517,9 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
         title = f"Rule-based {'chorale' if harmonize == 'chorale' else 'melody'} in {key_name} over {name} (seed {seed})"
     piece = Piece(piece_notes, tempo=float(tempo), time_signature=meter, key=key_name, title=title,
                   source="musegen_helpers.rules.compose", meta=meta)
-    if harmonize:
+    if harmonize:  # only when the search could not avoid a clash is it worth listing them
         problems = check_voice_leading(piece) if cost >= _CLASH else []
-        meta["voice_leading_problems"] = [str(v) for v in problems]
+        piece.meta["voice_leading_problems"] = [str(v) for v in problems]
     return piece
 
 
@@ -774,7 +779,7 @@ def _transition_cost(prev: np.ndarray, cur: np.ndarray, s_before, prev_slot, cur
     s1, b1 = cur[:, 0][None, :], cur[:, 3][None, :]
     same_way = (s1 - s0) * (b1 - b0) > 0
     arrive = np.abs(s1 - b1) % 12
-    cost = cost + 2.0 * (same_way & np.isin(arrive, (0, 7)) & (np.abs(s1 - s0) > 2))
+    cost = cost + 2.0 * (same_way & ((arrive == 0) | (arrive == 7)) & (np.abs(s1 - s0) > 2))
     # tendency tones: the leading tone rises to the tonic, a chordal seventh falls by step
     leading = (tonic_pc - 1) % 12
     if leading in prev_slot.chord.pitch_classes and cur_slot.chord.root == tonic_pc:
@@ -786,7 +791,8 @@ def _transition_cost(prev: np.ndarray, cur: np.ndarray, s_before, prev_slot, cur
         seventh = prev_slot.chord.pitch_classes[3]
         for v in (1, 2):
             has7 = (motion_prev[:, v] % 12 == seventh)[:, None]
-            step_down = np.isin(motion_prev[:, None, v] - cur[None, :, v], (1, 2))
+            fall = motion_prev[:, None, v] - cur[None, :, v]
+            step_down = (fall == 1) | (fall == 2)
             cost = cost + 1.0 * (has7 & ~step_down)
     return cost + _CLASH * clashes
 

@@ -34,7 +34,6 @@ Lesson: 02_rule_based
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -992,8 +991,8 @@ def check_voice_leading(music, checks: Iterable[str] | None = None, *,
     else) or a list of voices (see :func:`voices_to_piece`). ``checks`` names rules from
     :data:`VOICE_LEADING_CHECKS` (default: :data:`DEFAULT_CHECKS`).
 
-    >>> for v in check_voice_leading(chorale): print(v)
-    bar 3, beat 2: parallel fifths between S and B (C5→D5 over F3→G3)
+    Example: ``for v in check_voice_leading(chorale): print(v)`` prints lines such as
+    ``bar 3, beat 2: parallel fifths between S and B (C5→D5 over F3→G3)``.
     """
     names = list(DEFAULT_CHECKS if checks is None else ([checks] if isinstance(checks, str) else checks))
     unknown = [c for c in names if c not in VOICE_LEADING_CHECKS]

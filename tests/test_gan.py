@@ -207,6 +207,21 @@ def test_empty_bars_and_unique_fraction():
     assert G.unique_fraction(np.stack([a] * 10)) == pytest.approx(0.1)
 
 
+def test_diversity_sees_a_collapse_that_unique_fraction_misses():
+    base = _bar([(C4, 0, 16), (E4, 0, 8), (G4, 8, 16)])   # 32 on cells
+    nudged = []
+    for k in range(8):                                     # one extra cell each: all "unique"
+        b = base.copy()
+        b[k, 40] = True
+        nudged.append(b)
+    nudged = np.stack(nudged)
+    assert G.unique_fraction(nudged) == 1.0
+    # any two differ in 2 of their 34 cells: Jaccard distance 2/34
+    assert G.diversity(nudged) == pytest.approx(2 / 34)
+    disjoint = np.stack([_bar([(row, 0, 16)]) for row in range(8)])
+    assert G.diversity(disjoint) == 1.0
+
+
 def test_polyphony_ignores_silent_steps():
     bar = _bar([(C4, 0, 4), (E4, 0, 4), (G4, 8, 12)])  # 2 voices for 4 steps, 1 for 4, silence 8
     assert G.polyphony(bar) == pytest.approx((2 * 4 + 1 * 4) / 8)

@@ -418,3 +418,14 @@ def test_scoreboard_has_the_reference_and_one_row_per_system(diatonic_set, chrom
     fig, ax = M.plot_scoreboard(board)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["copycat", "chromatic"]
     plt.close("all")
+
+
+def test_binned_density_equals_scipy_gaussian_kde():
+    from scipy.stats import gaussian_kde
+
+    rng = np.random.default_rng(3)
+    for values in (rng.normal(3, 1, 50), np.abs(rng.normal(0, 2, 2000)), rng.integers(0, 5, 300).astype(float)):
+        grid = np.linspace(values.min() - 3, values.max() + 3, 1000)
+        ours = M._density(values, grid, M._bandwidth(values, 1e-3))
+        reference = gaussian_kde(values)(grid)
+        assert np.abs(ours - reference).max() < 1e-3 * reference.max()

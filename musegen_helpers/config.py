@@ -56,3 +56,8 @@ def seed_everything(seed: int = DEFAULT_SEED) -> np.random.Generator:
 def in_colab() -> bool:
     """True when running inside Google Colab."""
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+#: Where the course lives on GitHub (owner/name): the one place the Colab badges and the Colab
+#: setup cell take the address from. Change it here, then run ``make notebooks``.
+REPOSITORY = "musegen-course/musegen"
+BRANCH = "main"

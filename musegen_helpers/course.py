@@ -278,6 +278,24 @@ def _defines_blank(tree: ast.Module) -> bool:
     return False
 
 
+def with_colab_header(nb, notebook_path: str):
+    """``nb`` with the Colab badge and setup cell (tagged ``colab-header``) as its first two cells.
+
+    Old header cells are replaced, so changing :data:`config.REPOSITORY` and rebuilding updates
+    every notebook. ``notebook_path`` is relative to the repository root ('notebooks/01_x.ipynb').
+    """
+    from .colab import HEADER_TAG, badge_markdown, setup_cell_source
+
+    nbformat = _nbformat()
+    cells = [c for c in nb.cells if HEADER_TAG not in c.get("metadata", {}).get("tags", [])]
+    badge = nbformat.v4.new_markdown_cell(badge_markdown(notebook_path), metadata={"tags": [HEADER_TAG]})
+    badge["id"] = "colab-badge"
+    setup = nbformat.v4.new_code_cell(setup_cell_source(), metadata={"tags": [HEADER_TAG]})
+    setup["id"] = "colab-setup"
+    nb.cells = [badge, setup] + cells
+    return nb
+
+
 def student_notebook(solution, name: str = "notebook"):
     """The student version of a solution notebook (an ``nbformat`` NotebookNode); see the module doc."""
     nbformat = _nbformat()
@@ -322,6 +340,7 @@ def student_notebook(solution, name: str = "notebook"):
             new = nbformat.v4.new_raw_cell(text, metadata=metadata)
         new["id"] = cell["id"]
         nb.cells.append(new)
+    with_colab_header(nb, f"notebooks/{Path(name).name}")
     nbformat.validate(nb)
     return nb
 
@@ -386,6 +405,7 @@ def build_notebooks(root=None, check: bool = False) -> BuildReport:
         report.problems.append(f"no solution notebooks (solutions/NN_name.ipynb) under {root}.")
     out_dir = root / "notebooks"
     for path in solutions:
+        _refresh_solution_header(path, report, check)
         target = out_dir / path.name
         try:
             data = notebook_bytes(student_notebook(path, path.name))
@@ -412,6 +432,24 @@ def build_notebooks(root=None, check: bool = False) -> BuildReport:
                 report.problems.append(f"notebooks/{student.name} has no solution source "
                                        f"(solutions/{student.name}); delete it or add the solution notebook.")
     return report
+
+
+def _refresh_solution_header(path: Path, report: "BuildReport", check: bool) -> None:
+    """Give a solution notebook the current Colab header (badge + setup cell), in place."""
+    nbformat = _nbformat()
+    current = path.read_bytes()
+    nb = nbformat.reads(current.decode("utf-8"), as_version=4)
+    with_colab_header(nb, f"solutions/{path.name}")
+    data = notebook_bytes(nb)
+    if data == current:
+        return
+    if check:
+        report.problems.append(f"solutions/{path.name} lacks the current Colab header.")
+        return
+    tmp = path.with_suffix(".ipynb.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    report.written.append(path)
 
 
 def check_notebooks(root=None) -> list[str]:

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.musegen-installed
 
-.PHONY: install lab test notebooks benchmarks clean-venv
+.PHONY: install lab test notebooks benchmarks site chromium clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,15 @@ install: $(STAMP)
 lab: install
 	env -u MUSEGEN_FAST -u CI $(BIN)/jupyter lab notebooks/
 
+# The browser test needs Debian's Chromium; install it when we can (root + apt-get), else the
+# browser tests are skipped with that reason.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "note: chromium is not installed; the browser tests will be skipped"
+
 # Fast mode always: smaller data and fewer epochs, the same code path.
-test: install
+test: install chromium
 	MUSEGEN_FAST=1 $(BIN)/python -m pytest
 
 notebooks: install
@@ -31,3 +38,7 @@ benchmarks: install
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The course as static HTML (every solution notebook executed in fast mode): open site/index.html
+site: install
+	$(BIN)/python -m musegen_helpers.site --out site

@@ -488,13 +488,17 @@ def _with_pickup_bar(part, shift: float):
     if any(el.offset < shift - 1e-9 for el in m1.notes):
         return measured
     if not m1.notes:
-        # an all-rest first bar would need re-barring the whole part; keep the rest
-        return measured
-    for el in list(m1.getElementsByClass(m21note.Rest)):
-        if el.offset < shift - 1e-9:
+        # this part is silent during the pickup (a bass that enters on the downbeat): its first
+        # bar is one rest as long as the pickup, so its later notes line up with the other parts
+        for el in list(m1.notesAndRests):
             m1.remove(el)
-    for el in list(m1.notesAndRests):
-        el.offset = el.offset - shift
+        m1.insert(0, m21note.Rest(quarterLength=float(m1.barDuration.quarterLength) - shift))
+    else:
+        for el in list(m1.getElementsByClass(m21note.Rest)):
+            if el.offset < shift - 1e-9:
+                m1.remove(el)
+        for el in list(m1.notesAndRests):
+            el.offset = el.offset - shift
     m1.paddingLeft = shift
     # later bars keep their offsets relative to the part: move them all left by the gap
     for m in measures[1:]:

@@ -123,186 +123,326 @@ def _count_sorted(values: np.ndarray):
 # ---------------------------------------------------------------------------------------
 # The counts: a trie of contexts, one level per context length
 # ---------------------------------------------------------------------------------------
-class _Level:
-    """Counts for every context of one length ``k`` (the ``k`` tokens before a target).
+def _concat_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, sizes)])`` without a Python loop."""
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(sizes) - sizes
+    return np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, sizes)
 
-    Contexts are numbered ``0 .. n_contexts-1``. A context is the one-token-longer extension
-    (to the left, further into the past) of a context of the level above: ``pair_keys[id] =
-    parent_id * n_symbols + symbol`` (sorted, so a lookup is a binary search).
 
-    A context seen only once ("singleton") keeps the index of its one training token in
-    ``single_t`` instead of an n-gram table: all its longer extensions are seen once too, and a
-    query simply compares further tokens with that training position.
+def _history_order(x: np.ndarray, tpos: np.ndarray, max_context: int):
+    """Sort the training tokens by their history read backwards (previous token first, then the
+    one before, ...) and measure how many tokens each history shares with the one sorted before it.
+
+    Prefix doubling: the rank of "2m tokens before p" is the rank of the pair ("m tokens before
+    p", "m tokens before p - m"), so log2(max_context) sorts rank every history.
+
+    Returns ``(order, lcp)``: ``tpos[order]`` sorted; ``lcp[j]`` (capped at ``max_context``) is
+    the length of the shared history of entries j-1 and j, ``lcp[0] = -1``.
     """
-
-    __slots__ = ("pair_keys", "single_t", "total_raw", "n123_raw", "distinct", "ng_keys", "ng_raw",
-                 "ng_adj", "total_adj", "n123_adj", "coc_raw", "coc_adj")
+    T = len(tpos)
+    lcp = np.zeros(T, dtype=np.int64)
+    if T:
+        lcp[0] = -1
+    if max_context == 0 or T < 2:
+        return np.arange(T), lcp
+    n = len(x)
+    rank = np.empty(n, dtype=np.int64)       # rank of the 1 token before each position
+    rank[0] = x.max() + 1
+    rank[1:] = x[:-1]
+    ranks, span = [rank], 1
+    back = np.arange(n)
+    while span < max_context:
+        r = ranks[-1]
+        key = r * (int(r.max()) + 1) + r[np.maximum(back - span, 0)]
+        order = np.argsort(key)
+        new = _run_starts(key[order])
+        nr = np.empty(n, dtype=np.int64)
+        nr[order] = np.cumsum(new) - 1
+        ranks.append(nr)
+        span *= 2
+    final = ranks[-1]
+    order = np.argsort(final[tpos], kind="stable")
+    p, q = tpos[order[:-1]], tpos[order[1:]]
+    same = final[p] == final[q]
+    shared = np.where(same, span, 0)
+    step = span
+    for r in reversed(ranks[:-1]):
+        step //= 2
+        pi, qi = np.maximum(p - shared, 0), np.maximum(q - shared, 0)
+        shared = shared + step * ((r[pi] == r[qi]) & ~same)
+    lcp[1:] = np.minimum(shared, max_context)
+    return order, lcp
 
 
 class _Counts:
-    """Raw counts (and Kneser–Ney continuation counts) of all contexts up to ``max_context`` tokens.
+    """Counts of every context of up to ``max_context`` tokens, as a compressed suffix tree.
 
-    Built level by level with sorting only (no Python loop over tokens): contexts of length
-    ``k + 1`` are numbered by sorting (parent id, next older token) pairs, and only contexts
-    seen at least twice are extended further.
+    The training tokens are sorted by their history (previous token first); the tokens whose
+    last k tokens of history agree form one contiguous run of that order. A *node* is such a run
+    over the range of context lengths ``k_lo..k_hi`` where it stays the same set: all its counts
+    are the same at each of those lengths, so it is stored once. A run of one token (a context
+    seen once) is not stored at all: it is named by its place ``j`` in the sorted order (node id
+    ``-(j + 1)``), and a query follows it by comparing tokens with that training history.
+    So the memory is O(tokens), whatever the order, and fitting needs ~log2(order) sorts plus
+    work proportional to the shared contexts.
+
+    Kneser–Ney's continuation count of (context, w) — how many different tokens precede it — is
+    the number of child runs (one token longer context) that contain w. Below the length where a
+    node splits, every member has the same older token, so that count is 1 for each follower.
     """
 
     def __init__(self, tunes: list[np.ndarray], max_context: int, continuation: bool, vocab_size: int):
         self.vocab_size = V = vocab_size
         self.bos = vocab_size
         self.n_symbols = S = vocab_size + 1
-        self.max_context = max_context
+        self.max_context = L = max_context
         self.continuation = continuation
-        self.x, self.tpos, self.tune_of = _pad_tunes(tunes, max_context, self.bos)
-        self.words = self.x[self.tpos]
-        self.n_tokens = T = len(self.tpos)
+        self.x, self.tpos, tune_of = _pad_tunes(tunes, max_context, self.bos)
+        T = self.n_tokens = len(self.tpos)
         if T == 0:
             raise ValueError("there are no tokens to learn from: every tune is empty.")
-        x, tpos, words = self.x, self.tpos, self.words
-        self.levels: list[_Level] = []
-        active = np.arange(T)                  # tokens whose context (so far) was seen twice or more
-        parent = np.zeros(T, dtype=np.int64)   # id of that context at the level above
-        singletons_so_far = 0
-        for k in range(max_context + 1):
-            lv = _Level()
-            if k == 0:
-                ctx = np.zeros(T, dtype=np.int64)
-                counts = np.array([T], dtype=np.int64)
-                lv.pair_keys = np.zeros(1, dtype=np.int64)
-            else:
-                key = parent * S + x[tpos[active] - k]
-                order = np.argsort(key)
-                sk = key[order]
-                new = _run_starts(sk)
-                ctx = np.empty(len(active), dtype=np.int64)
-                ctx[order] = np.cumsum(new) - 1
-                lv.pair_keys = sk[new]
-                counts = np.diff(np.append(np.flatnonzero(new), len(sk)))
-            n_ctx = len(counts)
-            single_ctx = counts == 1
-            lv.single_t = np.full(n_ctx, -1, dtype=np.int64)
-            in_single = single_ctx[ctx]
-            lv.single_t[ctx[in_single]] = active[in_single]
-            singletons_so_far += int(single_ctx.sum())
-            members, mctx = active[~in_single], ctx[~in_single]
-            ngk = mctx * V + words[members]
-            lv.ng_keys, ng_raw = _count_sorted(ngk)
-            lv.ng_raw = ng_raw.astype(np.int64)
-            ng_ctx = lv.ng_keys // V
-            lv.total_raw = counts.astype(np.int64)
-            lv.n123_raw = self._n123(ng_ctx, lv.ng_raw, n_ctx, single_ctx)
-            lv.distinct = np.bincount(ng_ctx, minlength=n_ctx).astype(np.int64) + single_ctx
-            lv.coc_raw = self._count_of_counts(lv.ng_raw, singletons_so_far)
-            lv.ng_adj = lv.total_adj = lv.n123_adj = lv.coc_adj = None
-            if continuation and k < max_context:
-                # Kneser-Ney: how many different tokens come just before this n-gram
-                older = x[tpos[members] - (k + 1)]
-                triples, _ = _count_sorted(ngk * S + older)
-                _, distinct_older = _count_sorted(triples // S)
-                adj = distinct_older.astype(np.int64)
-                if k >= 1:
-                    # an n-gram starting at the tune's start cannot be extended to the left:
-                    # keep its plain count (as KenLM does)
-                    starts_at_bos = (lv.pair_keys % S == self.bos)[ng_ctx]
-                    adj = np.where(starts_at_bos, lv.ng_raw, adj)
-                lv.ng_adj = adj
-                lv.total_adj = np.bincount(ng_ctx, weights=adj, minlength=n_ctx).astype(np.int64) + single_ctx
-                lv.n123_adj = self._n123(ng_ctx, adj, n_ctx, single_ctx)
-                lv.coc_adj = self._count_of_counts(adj, singletons_so_far)
-            self.levels.append(lv)
-            active, parent = members, mctx
+        x = self.x
+        self.words = words = x[self.tpos]
+        lengths = np.bincount(tune_of, minlength=len(tunes))
+        first = np.cumsum(lengths) - lengths
+        offset = np.arange(T) - first[tune_of]          # tokens before this one in its tune
+        order, lcp = _history_order(x, self.tpos, L)
+        self.order = order
+        self.sorted_pos = self.tpos[order]               # padded position of each sorted token
+        self.sorted_words = words[order]
+        sorted_bos_depth = offset[order] + 1             # history depth from which it is all BOS
+        lcp_ext = np.append(lcp, -1)
+
+        # ---- nodes: runs of >= 2 tokens, created top-down by context length ----------------
+        node_a, node_size, node_klo, node_khi, node_parent = [], [], [], [], []
+        child_keys, child_ids = [], []
+        ng_node, ng_word, ng_count = [], [], []
+        single_parent, single_j = [], []
+        node_of = np.zeros(T, dtype=np.int64)            # deepest multi-token node holding each sorted token
+        n_nodes = 0
+
+        def add_nodes(a, b, k, parent):
+            nonlocal n_nodes
+            size = b - a
+            multi = size >= 2
+            ids = np.where(multi, 0, -(a + 1))
+            ids[multi] = n_nodes + np.arange(int(multi.sum()))
+            am, bm = a[multi], b[multi]
+            if len(am):
+                idx = np.empty(2 * len(am), dtype=np.int64)
+                idx[0::2], idx[1::2] = am + 1, bm
+                khi = np.minimum(np.minimum.reduceat(lcp_ext, idx)[0::2], L)
+                node_a.append(am); node_size.append(bm - am); node_klo.append(np.full(len(am), k))
+                node_khi.append(khi); node_parent.append(parent[multi] if parent is not None else np.full(len(am), -1))
+                members = _concat_ranges(am, bm - am)
+                owner = np.repeat(ids[multi], bm - am)
+                node_of[members] = owner
+                keys, counts = _count_sorted(owner * V + self.sorted_words[members])
+                ng_node.append(keys // V); ng_word.append(keys % V); ng_count.append(counts)
+                n_nodes += len(am)
+            if parent is not None:
+                sym = x[self.sorted_pos[a] - k]
+                child_keys.append(parent * S + sym); child_ids.append(ids)
+                single_parent.append(parent[~multi]); single_j.append(a[~multi])
+
+        add_nodes(np.array([0]), np.array([T]), 0, None)
+        for k in range(1, L + 1):
+            starts = np.flatnonzero(lcp < k)
+            ends = np.append(starts[1:], T)
+            new = (lcp_ext[starts] == k - 1) | (lcp_ext[ends] == k - 1)
+            if new.any():
+                a, b = starts[new], ends[new]
+                add_nodes(a, b, k, node_of[a])
+
+        cat = lambda parts, dt=np.int64: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
+        self.node_a = cat(node_a)
+        self.node_size = cat(node_size)
+        self.node_klo = cat(node_klo)
+        self.node_khi = cat(node_khi)
+        self.node_bos = sorted_bos_depth[self.node_a] if len(self.node_a) else np.zeros(0, np.int64)
+        ck, ci = cat(child_keys), cat(child_ids)
+        o = np.argsort(ck)
+        self.child_keys, self.child_ids = ck[o], ci[o]
+        ng_node, ng_word, ng_raw = cat(ng_node), cat(ng_word), cat(ng_count)
+        self.ng_keys = ng_node * V + ng_word            # sorted: node ids grow, words sorted within
+        self.ng_raw = ng_raw
+        M = len(self.node_a)
+        bc = lambda w: np.bincount(ng_node, weights=w, minlength=M).astype(np.int64)
+        self.n123 = np.stack([bc(ng_raw == 1), bc(ng_raw == 2), bc(ng_raw >= 3)]) if M else np.zeros((3, 0), np.int64)
+        self.distinct = np.bincount(ng_node, minlength=M).astype(np.int64)
+        n4 = bc(ng_raw == 4) if M else np.zeros(0, np.int64)
+        s_par, s_j = cat(single_parent), cat(single_j)
+        # singletons appear as children at depth k_lo; the root can be one when T == 1
+        if T == 1:
+            self.root = -1
+        else:
+            self.root = 0
+        self.ng_adj = self.n123_adj = self.total_adj = None
+
+        # ---- count-of-counts per context length, for the discounts ---------------------------
+        self.coc_raw = np.zeros((L + 1, 4), dtype=np.int64)
+        self.coc_adj = np.zeros((L + 1, 4), dtype=np.int64)
+        s_klo = self._single_klo(ck, ci, L) if T > 1 else np.zeros(1, np.int64)
+        singles_alive = np.cumsum(np.bincount(s_klo, minlength=L + 1)[:L + 1])
+        per_node = [self.n123[0], self.n123[1], bc(ng_raw == 3) if M else np.zeros(0, np.int64), n4]
+        for c in range(4):
+            self.coc_raw[:, c] = self._over_depths(self.node_klo, self.node_khi + 1, per_node[c], L)
+        self.coc_raw[:, 0] += singles_alive
+        if continuation and L > 0:
+            self._continuation_counts(ng_node, s_par, s_j, per_node, singles_alive, bc)
 
     @staticmethod
-    def _n123(ng_ctx, ng_counts, n_ctx, single_ctx):
-        """Per context: how many following tokens were seen once, twice, three times or more."""
-        out = np.empty((3, n_ctx), dtype=np.int64)
-        out[0] = np.bincount(ng_ctx, weights=ng_counts == 1, minlength=n_ctx) + single_ctx
-        out[1] = np.bincount(ng_ctx, weights=ng_counts == 2, minlength=n_ctx)
-        out[2] = np.bincount(ng_ctx, weights=ng_counts >= 3, minlength=n_ctx)
-        return out
+    def _over_depths(start, stop, values, L):
+        """Sum of ``values`` over the nodes alive at each depth 0..L (alive: start <= k < stop)."""
+        start, stop = np.minimum(start, L + 1), np.minimum(stop, L + 1)
+        total = np.bincount(start, weights=values, minlength=L + 2) - np.bincount(stop, weights=values, minlength=L + 2)
+        return np.round(np.cumsum(total)[:L + 1]).astype(np.int64)
 
-    @staticmethod
-    def _count_of_counts(ng_counts, singletons):
-        """n1..n4: how many n-grams of this length occur exactly 1, 2, 3, 4 times."""
-        coc = np.array([np.count_nonzero(ng_counts == j) for j in (1, 2, 3, 4)], dtype=np.int64)
-        coc[0] += singletons  # every context seen once holds one n-gram seen once
-        return coc
+    def _single_klo(self, child_keys, child_ids, L):
+        singles = child_ids < 0
+        # the depth of a singleton child is its parent's k_hi + 1
+        parents = child_keys[singles] // self.n_symbols
+        return np.minimum(self.node_khi[parents] + 1, L + 1)
+
+    def _continuation_counts(self, ng_node, s_par, s_j, per_node, singles_alive, bc):
+        V, S, L = self.vocab_size, self.n_symbols, self.max_context
+        M = len(self.node_a)
+        node_parent = np.full(M, -1, dtype=np.int64)
+        multi_child = self.child_ids >= 0
+        node_parent[self.child_ids[multi_child]] = self.child_keys[multi_child] // S
+        # each child contributes each of its followers once to its parent's continuation count
+        keys = np.concatenate([node_parent[ng_node] * V + self.ng_keys % V,
+                               s_par * V + self.sorted_words[s_j]])
+        keys = keys[np.concatenate([node_parent[ng_node] >= 0, np.ones(len(s_par), bool)])]
+        agg, counts = _count_sorted(keys)
+        adj = np.ones(len(self.ng_keys), dtype=np.int64)
+        adj[np.searchsorted(self.ng_keys, agg)] = counts
+        self.ng_adj = adj
+        self.total_adj = bc(adj)
+        self.n123_adj = np.stack([bc(adj == 1), bc(adj == 2), bc(adj >= 3)])
+        # count-of-counts of continuation counts at each depth k < L:
+        #   k_lo <= k < min(k_hi, bos): every follower once (count 1)
+        #   k == k_hi < L:              the node's own continuation counts
+        #   k >= bos:                   the context starts at the tune's start: plain counts
+        klo, khi, bos = self.node_klo, self.node_khi, self.node_bos
+        trivial_end = np.where(khi < L, khi, np.minimum(bos, L))
+        trivial_end = np.maximum(trivial_end, klo)
+        self.coc_adj[:, 0] += self._over_depths(klo, trivial_end, self.distinct, L)
+        branching = khi < L
+        adj_coc = [bc(adj == 1), bc(adj == 2), bc(adj == 3), bc(adj == 4)]
+        for c in range(4):
+            self.coc_adj[:, c] += self._over_depths(khi[branching], khi[branching] + 1, adj_coc[c][branching], L)
+            from_bos = np.maximum(bos, klo)
+            plain = (khi == L)
+            self.coc_adj[:, c] += self._over_depths(from_bos[plain], np.full(int(plain.sum()), L + 1),
+                                                    per_node[c][plain], L)
+        self.coc_adj[:, 0] += singles_alive
 
     # -- queries ------------------------------------------------------------------------
     def locate(self, xq: np.ndarray, qpos: np.ndarray, max_level: int):
-        """For each level k = 0..max_level: which queries have their k-token context seen in
-        training, and where: ``(idx, ctx, t)`` — query indices, context id (-1 once a singleton
-        is followed further) and the singleton's training token (-1 for a shared context)."""
-        max_level = min(max_level, self.max_context)
+        """For each context length k = 0..max_level: the queries whose k-token context was seen
+        in training, and its node: ``(idx, node)`` (node < 0: a context seen once)."""
+        L = min(max_level, self.max_context)
+        S = self.n_symbols
         q = len(qpos)
         idx = np.arange(q)
-        ctx = np.zeros(q, dtype=np.int64)
-        t = np.full(q, self.levels[0].single_t[0], dtype=np.int64)
-        out = [(idx, ctx, t)]
-        S = self.n_symbols
-        for k in range(1, max_level + 1):
-            shared = t < 0
-            a_idx, a_ctx = idx[shared], ctx[shared]
-            pk = self.levels[k].pair_keys
-            key = a_ctx * S + xq[qpos[a_idx] - k]
-            pos = np.searchsorted(pk, key)
-            ok = pos < len(pk)
-            ok[ok] = pk[pos[ok]] == key[ok]
-            n_idx, n_ctx = a_idx[ok], pos[ok]
-            n_t = self.levels[k].single_t[n_ctx]
-            s_idx, s_t = idx[~shared], t[~shared]
-            same = self.x[self.tpos[s_t] - k] == xq[qpos[s_idx] - k]
-            idx = np.concatenate([n_idx, s_idx[same]])
-            ctx = np.concatenate([n_ctx, np.full(int(same.sum()), -1, dtype=np.int64)])
-            t = np.concatenate([n_t, s_t[same]])
-            out.append((idx, ctx, t))
+        node = np.full(q, self.root, dtype=np.int64)
+        out = [(idx, node)]
+        for k in range(1, L + 1):
+            sym = xq[qpos[idx] - k]
+            single = node < 0
+            safe = np.where(single, 0, node)
+            khi = np.where(single, self.max_context, self.node_khi[safe] if len(self.node_khi) else 0)
+            stay = khi >= k
+            rep = np.where(single, -node - 1, self.node_a[safe] if len(self.node_a) else 0)
+            keep = stay & (self.x[self.sorted_pos[rep] - k] == sym)
+            branch = np.flatnonzero(~stay)
+            key = node[branch] * S + sym[branch]
+            pos = np.minimum(np.searchsorted(self.child_keys, key), max(len(self.child_keys) - 1, 0))
+            found = self.child_keys[pos] == key if len(self.child_keys) else np.zeros(len(key), bool)
+            idx = np.concatenate([idx[keep], idx[branch[found]]])
+            node = np.concatenate([node[keep], self.child_ids[pos[found]]])
+            out.append((idx, node))
             if len(idx) == 0:
                 break  # no longer context can be seen either
         return out
 
-    def stats(self, k: int, ctx: np.ndarray, t: np.ndarray, targets: np.ndarray, adjusted: bool) -> dict:
-        """Counts at level k for contexts ``ctx``/``t`` (from :meth:`locate`) and next tokens ``targets``."""
-        lv = self.levels[k]
-        single = t >= 0
-        shared = ~single
+    def stats(self, k: int, node: np.ndarray, targets: np.ndarray, adjusted: bool) -> dict:
+        """Counts at context length k for contexts ``node`` (from :meth:`locate`) and next tokens ``targets``."""
+        single = node < 0
+        multi = ~single
         n = len(targets)
         c_raw = np.zeros(n, dtype=np.int64)
-        c_raw[single] = self.words[t[single]] == targets[single]
-        c_adj = c_raw.copy() if adjusted else None
-        if shared.any() and len(lv.ng_keys):
-            key = ctx[shared] * self.vocab_size + targets[shared]
-            pos = np.minimum(np.searchsorted(lv.ng_keys, key), len(lv.ng_keys) - 1)
-            found = lv.ng_keys[pos] == key
-            c_raw[shared] = np.where(found, lv.ng_raw[pos], 0)
-            if adjusted:
-                c_adj[shared] = np.where(found, lv.ng_adj[pos], 0)
-        safe = np.where(shared, ctx, 0)
+        c_raw[single] = self.sorted_words[-node[single] - 1] == targets[single]
+        pos = None
+        if multi.any():
+            key = node[multi] * self.vocab_size + targets[multi]
+            pos = np.minimum(np.searchsorted(self.ng_keys, key), len(self.ng_keys) - 1)
+            found = self.ng_keys[pos] == key
+            c_raw[multi] = np.where(found, self.ng_raw[pos], 0)
+        safe = np.where(multi, node, 0)
+        has = len(self.node_a) > 0
+        get = (lambda arr: np.where(multi, arr[safe], 0)) if has else (lambda arr: np.zeros(n, np.int64))
+        distinct = np.where(multi, get(self.distinct), 1)
         st = {"c": c_raw,
-              "total": np.where(shared, lv.total_raw[safe], 1),
-              "n1": np.where(shared, lv.n123_raw[0][safe], 1),
-              "n2": np.where(shared, lv.n123_raw[1][safe], 0),
-              "n3": np.where(shared, lv.n123_raw[2][safe], 0),
-              "distinct": np.where(shared, lv.distinct[safe], 1)}
+              "total": np.where(multi, get(self.node_size), 1),
+              "n1": np.where(multi, get(self.n123[0]), 1),
+              "n2": get(self.n123[1]),
+              "n3": get(self.n123[2]),
+              "distinct": distinct}
         if adjusted:
+            # which kind of count this context uses at length k (see the class docstring)
+            khi = get(self.node_khi)
+            stored = multi & (khi == k) & (k < self.max_context)
+            plain = multi & ~stored & (get(self.node_bos) <= k) & (k >= 1)
+            trivial = multi & ~stored & ~plain
+            c_adj = c_raw.copy()                       # singletons and plain: the raw count
+            c_adj[trivial] = np.minimum(c_raw[trivial], 1)
+            if stored.any():
+                sub = stored[multi]
+                c_adj[stored] = np.where(c_raw[stored] > 0, self.ng_adj[pos[sub]], 0)
+            def pick(stored_arr, plain_val, trivial_val, single_val):
+                out = np.where(single, single_val, plain_val)
+                out = np.where(trivial, trivial_val, out)
+                if stored.any():
+                    out = np.where(stored, stored_arr[safe], out)
+                return out
             st.update({"c_adj": c_adj,
-                       "total_adj": np.where(shared, lv.total_adj[safe], 1),
-                       "n1_adj": np.where(shared, lv.n123_adj[0][safe], 1),
-                       "n2_adj": np.where(shared, lv.n123_adj[1][safe], 0),
-                       "n3_adj": np.where(shared, lv.n123_adj[2][safe], 0)})
+                       "total_adj": pick(self.total_adj, st["total"], distinct, 1),
+                       "n1_adj": pick(self.n123_adj[0], st["n1"], distinct, 1),
+                       "n2_adj": pick(self.n123_adj[1], st["n2"], 0, 0),
+                       "n3_adj": pick(self.n123_adj[2], st["n3"], 0, 0)})
         return st
 
     def level_stats(self, tunes: list[np.ndarray], max_level: int, adjusted_below: int):
         """Counts for every token of ``tunes`` at every context length 0..max_level.
 
-        Returns ``(n_queries, per_level)`` with ``per_level[k] = (idx, stats)``; adjusted
-        (continuation) counts are included for levels ``k < adjusted_below``."""
+        Returns ``(n_queries, per_level, perm)``: the queries are reordered (``perm``) so that
+        the ones whose context of length k was seen are the first ``n_k``; ``per_level[k] =
+        (slice(0, n_k), stats)``. Continuation counts are included for ``k < adjusted_below``.
+        """
         xq, qpos, _ = _pad_tunes(tunes, self.max_context, self.bos)
         targets = xq[qpos]
+        q = len(qpos)
+        located = self.locate(xq, qpos, max_level)
+        depth = np.zeros(q, dtype=np.int64)
+        for k, (idx, _) in enumerate(located[1:], start=1):
+            depth[idx] = k
+        perm = np.argsort(-depth, kind="stable")
+        rank = np.empty(q, dtype=np.int64)
+        rank[perm] = np.arange(q)
         per_level = []
-        for k, (idx, ctx, t) in enumerate(self.locate(xq, qpos, max_level)):
-            adjusted = k < adjusted_below and self.levels[k].ng_adj is not None
-            per_level.append((idx, self.stats(k, ctx, t, targets[idx], adjusted)))
-        return len(qpos), per_level
+        node_full = np.zeros(q, dtype=np.int64)
+        for k, (idx, node) in enumerate(located):
+            node_full[rank[idx]] = node
+            n_k = len(idx)
+            adjusted = k < adjusted_below and self.ng_adj is not None
+            st = self.stats(k, node_full[:n_k], targets[perm[:n_k]], adjusted)
+            per_level.append((slice(0, n_k), st))
+        return q, per_level, perm
 
     def next_token_stats(self, context: np.ndarray, max_level: int, adjusted_below: int):
         """Like :meth:`level_stats` for one context and every possible next token."""
@@ -314,12 +454,11 @@ class _Counts:
         qpos = np.array([len(history)])
         every = np.arange(V)
         per_level = []
-        for k, (idx, ctx, t) in enumerate(self.locate(xq, qpos, max_level)):
+        for k, (idx, node) in enumerate(self.locate(xq, qpos, max_level)):
             if len(idx) == 0:
                 break
-            adjusted = k < adjusted_below and self.levels[k].ng_adj is not None
-            st = self.stats(k, np.repeat(ctx, V), np.repeat(t, V), every, adjusted)
-            per_level.append((every, st))
+            adjusted = k < adjusted_below and self.ng_adj is not None
+            per_level.append((slice(0, V), self.stats(k, np.repeat(node, V), every, adjusted)))
         return V, per_level
 
 
@@ -351,9 +490,11 @@ class _TokenModel:
         """
         self._check_fitted()
         tunes = _as_tunes(sequences, self.vocab_size)
-        n, per_level = self._counts.level_stats(tunes, self.context_length, self._adjusted_below())
+        n, per_level, perm = self._counts.level_stats(tunes, self.context_length, self._adjusted_below())
+        p = np.empty(n)
+        p[perm] = self._probs(n, per_level)
         with np.errstate(divide="ignore"):
-            logp = np.log2(self._probs(n, per_level))
+            logp = np.log2(p)
         bounds = np.cumsum([len(t) for t in tunes])[:-1]
         return np.split(logp, bounds)
 
@@ -567,8 +708,9 @@ class KneserNey(_TokenModel):
         self._estimated = self._estimated_table(self._counts, self.order)
         self.discounts_ = self._estimated.copy()
         if valid is not None and self.discounts == "modified":
-            cache = self._counts.level_stats(_as_tunes(valid, self.vocab_size, "valid"),
-                                             self.context_length, self.context_length)
+            n, per_level, _ = self._counts.level_stats(_as_tunes(valid, self.vocab_size, "valid"),
+                                                       self.context_length, self.context_length)
+            cache = (n, per_level)
             self.discounts_, self.validation_bits_ = _tune_discounts(cache, self._estimated, self.order,
                                                                      self.vocab_size)
         return self
@@ -576,9 +718,7 @@ class KneserNey(_TokenModel):
     def _estimated_table(self, counts: _Counts, order: int) -> np.ndarray:
         table = np.empty((order, 3))
         for k in range(order):
-            lv = counts.levels[k] if k < len(counts.levels) else None
-            top = k == order - 1
-            coc = (lv.coc_raw if top else lv.coc_adj) if lv is not None else None
+            coc = counts.coc_raw[k] if k == order - 1 else counts.coc_adj[k]
             if self.discounts == "modified":
                 table[k] = _estimate_discounts(coc)
             elif self.discounts == "kn":
@@ -600,7 +740,7 @@ def _kn_probs(n, per_level, table, order, vocab_size):
     p = np.full(n, 1.0 / vocab_size)
     for k in range(min(order, len(per_level))):
         idx, st = per_level[k]
-        if len(idx) == 0:
+        if len(st["c"]) == 0:
             break  # unseen context: every longer one is unseen too
         if k == order - 1:
             p[idx] = _kn_update(p[idx], st["c"], st["total"], st["n1"], st["n2"], st["n3"], table[k])
@@ -710,7 +850,7 @@ def best_kneser_ney(train, valid, orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 
     train_tunes = _as_tunes(train, top.vocab_size)
     valid_tunes = _as_tunes(valid, top.vocab_size, "valid")
     counts = _Counts(train_tunes, top.context_length, True, top.vocab_size)
-    n, per_level = counts.level_stats(valid_tunes, top.context_length, top.context_length)
+    n, per_level, _ = counts.level_stats(valid_tunes, top.context_length, top.context_length)
     scores, tables = {}, {}
     for order in orders:
         model = KneserNey(order)

@@ -65,6 +65,7 @@ class MusicControls:
         self.box = w.VBox([w.HBox(list(self.controls.values())[:3]),
                            *([w.HBox(list(self.controls.values())[3:])] if len(self.controls) > 3 else []),
                            self.button, *outputs])
+        self.box.add_class("musegen-music-controls")  # the browser test finds the widget by it
 
     def values(self) -> dict:
         return {name: c.value for name, c in self.controls.items()}

@@ -49,7 +49,26 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, default=None, help="use only this many tunes (a quick try)")
     p.add_argument("--out", type=Path, default=None, help="model path (default: the package's pretrained/)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
+    p.add_argument("--no-baseline", dest="baseline", action="store_false",
+                   help="skip fitting the Kneser-Ney baseline written to the JSON")
     return p.parse_args(argv)
+
+
+def kneser_ney_baseline(tokens: dict) -> dict:
+    """The n-gram the LSTM must beat: Kneser-Ney of the order (1..32) that scores best on the
+    validation tunes, scored on the same test tokens as the LSTM (each tune + END, from its start)."""
+    from musegen_helpers import ngram
+    from musegen_helpers.representation import END, is_onset_token
+
+    with_end = {s: [np.append(t, END) for t in v] for s, v in tokens.items()}
+    started = time.time()
+    kn = ngram.best_kneser_ney(with_end["train"], with_end["valid"], orders=range(1, ngram.MAX_ORDER + 1))
+    return {"model": "musegen_helpers.ngram.best_kneser_ney, orders 1-32, chosen on validation",
+            "order": kn.order,
+            "valid_bits_per_token": round(float(kn.validation_bits_), 5),
+            "test_bits_per_token": round(ngram.bits_per_token(kn, with_end["test"]), 5),
+            "test_onset_bits_per_token": round(ngram.bits_per_token(kn, with_end["test"], mask=is_onset_token), 5),
+            "fit_seconds": round(time.time() - started, 1)}
 
 
 def main(argv=None) -> dict:
@@ -134,9 +153,12 @@ def main(argv=None) -> dict:
         "versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__},
         "command": "python scripts/train_pretrained_lstm.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
+    if args.baseline:
+        info["baseline"] = kneser_ney_baseline(tokens)
     out.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps({k: info[k] for k in ("epochs", "best_epoch", "valid_bits_per_token", "test_bits_per_token",
-                                           "test_onset_bits_per_token", "train_seconds")}, indent=2))
+                                           "test_onset_bits_per_token", "train_seconds", "baseline") if k in info},
+                     indent=2))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return info
 

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.musegen-installed
 
-.PHONY: install lab test notebooks benchmarks site chromium clean-venv
+.PHONY: install lab test test-latest notebooks benchmarks site chromium clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,13 @@ clean-venv:
 # The course as static HTML (every solution notebook executed in fast mode): open site/index.html
 site: install
 	$(BIN)/python -m musegen_helpers.site --out site
+
+# Scheduled-style check: a fresh .venv-latest with the newest versions requirements.txt allows,
+# then the whole suite; prints the versions it tested. Run weekly (or before a course starts).
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -r requirements.txt
+	.venv-latest/bin/python -m pip freeze | grep -iE '^(numpy|scipy|music21|mido|pretty.midi|verovio|matplotlib|ipython|ipywidgets|keras|tensorflow|jupyterlab|nbval|pytest|hypothesis|muspy|playwright)=='
+	MUSEGEN_FAST=1 .venv-latest/bin/python -m pytest

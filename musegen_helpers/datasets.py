@@ -680,18 +680,56 @@ def _part_notes(part, choose: str = "highest"):
     return pitches, [float(x) for x in starts], [float(x) for x in durs], graces, chords
 
 
-def _meter_info(flat) -> tuple[list[int] | None, list]:
-    from music21 import meter
-    sigs = list(flat.getElementsByClass(meter.TimeSignature))
-    if not sigs:
-        return None, []
-    first = [int(sigs[0].numerator), int(sigs[0].denominator)]
-    changes, last = [], sigs[0].ratioString
-    for s in sigs[1:]:
-        if s.ratioString != last:
-            changes.append([float(Fraction(flat.elementOffset(s))), s.ratioString])
-            last = s.ratioString
+def _meter_info(part) -> tuple[list[int] | None, list]:
+    """First time signature of a part and its later changes ``[[offset, "3/4"], ...]``, bar by bar.
+
+    Read from the measures, not a flattened stream: music21 may put one TimeSignature object in
+    several measures, and a flattened stream keeps only one of them.
+    """
+    from music21 import stream
+    first, changes, last = None, [], None
+    for m in part.getElementsByClass(stream.Measure):
+        ts = m.timeSignature
+        if ts is None:
+            continue
+        if first is None:
+            first, last = [int(ts.numerator), int(ts.denominator)], ts.ratioString
+        elif ts.ratioString != last:
+            changes.append([float(Fraction(m.offset)), ts.ratioString])
+            last = ts.ratioString
     return first, changes
+
+
+def _abc_meter(value: str | None) -> list[int] | None:
+    """An ABC ``M:`` value as [beats, beat unit]: '3/4' -> [3, 4], 'C' -> [4, 4], 'C|' -> [2, 2];
+    None for 'none' (free meter) or anything else."""
+    v = (value or "").strip()
+    if v == "C":
+        return [4, 4]
+    if v == "C|":
+        return [2, 2]
+    m = re.match(r"(\d+)\s*/\s*(\d+)\b", v)  # also '2/2]', a stray bracket in one O'Neill tune
+    return [int(m.group(1)), int(m.group(2))] if m else None
+
+
+def _abc_body_meters(text: str, first: str | None) -> list[str]:
+    """Meter changes written in the body of an ABC tune (``M:`` lines after ``K:``, or inline
+    ``[M:3/4]``), in order, leaving out any that repeat the meter already in force."""
+    body = text.split("\nK:", 1)[1].split("\n", 1)[-1] if "\nK:" in text else ""
+    changes, current = [], (first or "").strip()
+    for m in re.finditer(r"(?m)^M:\s*([^\n%]*?)\s*$|\[M:\s*([^\]]+?)\s*\]", body):
+        meter = (m.group(1) or m.group(2) or "").strip()
+        if meter and meter != current:
+            changes.append(meter)
+            current = meter
+    return changes
+
+
+def _bars(end: float, pickup: float, time_signature: Sequence[int]) -> int:
+    """Bars of the (first) meter that the music after the upbeat reaches into, counting the last
+    partly filled one."""
+    bar = time_signature[0] * 4.0 / time_signature[1]
+    return max(0, int(np.ceil((end - pickup) / bar - 1e-9)))
 
 
 def _pickup(part) -> float:
@@ -791,8 +829,6 @@ def _process_abc(task: dict) -> dict:
             part = (list(score.parts) or [score])[0]
             pitches, starts, durs, graces, chords = _part_notes(part, "highest")
             flat = part.flatten()
-            ts, meter_changes = _meter_info(flat)
-            bars = len(list(part.getElementsByClass(stream.Measure)))
             keys = list(flat.getElementsByClass(m21key.Key))
             marks = [m for m in flat.getElementsByClass(m21tempo.MetronomeMark) if m.number]
             tempo = float(marks[0].getQuarterBPM()) if marks else MELODY_TEMPO
@@ -802,16 +838,20 @@ def _process_abc(task: dict) -> dict:
         return {"status": "dropped", "id": tid, "reason": f"music21 could not parse it ({type(exc).__name__})"}
     if not pitches:
         return {"status": "dropped", "id": tid, "reason": "no notes"}
+    # The meter is the M: field as written. music21's own time signatures are no guide here: where
+    # a line of a tune ends without a bar line it splits the bar and invents a meter (1/4, 1/8).
+    ts = _abc_meter(fields.get("M"))
     if ts is not None and ts[1] not in (1, 2, 4, 8, 16, 32):
-        extra["meter_as_written"] = f"{ts[0]}/{ts[1]}"
         ts = None
+    if fields.get("M") and fields["M"].lower() != "none" and (ts is None or fields["M"] != f"{ts[0]}/{ts[1]}"):
+        extra["meter_as_written"] = fields["M"]
+    meter_changes = _abc_body_meters(task["text"], fields.get("M"))
     if collection == "essen":
         # The Essen K: field names the tonic (the final), not a key signature; accidentals are
         # written out. So the mode is not given: call it minor when the minor third dominates.
         if keys:
             tonic = keys[0].tonic.pitchClass
             key = _key_name(tonic, _mode_from_third(tonic, pitches, durs))
-            extra["key_from"] = "tonic from K:, mode from the third above it"
         else:
             key = None
         family_id = re.sub(r"(?<=\d)[A-Z]+$", "", fields.get("N", "").split()[0]) if fields.get("N") else ""
@@ -826,7 +866,8 @@ def _process_abc(task: dict) -> dict:
                       "rhythm": fields.get("R")})
     meta = {
         "id": tid, "title": title, "collection": collection, "key": key,
-        "meter": f"{ts[0]}/{ts[1]}" if ts else "none", "bars": bars, "family": family,
+        "meter": f"{ts[0]}/{ts[1]}" if ts else "none",
+        "bars": _bars(max(a + b for a, b in zip(starts, durs)), pickup, ts or [4, 4]), "family": family,
         "split": split_of(family), "pickup": pickup, "tempo": tempo,
         "time_signature": ts or [4, 4], "source": f"music21 corpus {task['file']} X:{task['x']}",
         "grace_notes_dropped": graces, "repeats": repeats,
@@ -899,10 +940,8 @@ def _process_chorale(task: dict) -> dict:
                 notes += [Note(a, b, d, 80, lab) for a, b, d in zip(ps, ss, ds)]
             soprano = parts[labels.index("S")]
             pickup = _pickup(soprano)
-            sflat = soprano.flatten()
-            ts, meter_changes = _meter_info(sflat)
-            bars = len(list(soprano.getElementsByClass(stream.Measure)))
-            keys = list(sflat.getElementsByClass(m21key.KeySignature))
+            ts, meter_changes = _meter_info(soprano)
+            keys = list(soprano.flatten().getElementsByClass(m21key.KeySignature))
             repeats = _has_repeats(score)
     except Exception as exc:
         return {"status": "dropped", "id": tid, "reason": f"music21 could not parse it ({type(exc).__name__})"}
@@ -930,7 +969,8 @@ def _process_chorale(task: dict) -> dict:
         (score.metadata.title if score.metadata is not None and score.metadata.title else "") or f"BWV {bwv}"
     meta = {
         "id": tid, "title": title, "collection": "bach", "key": key,
-        "meter": f"{ts[0]}/{ts[1]}" if ts else "none", "bars": bars, "family": "",
+        "meter": f"{ts[0]}/{ts[1]}" if ts else "none",
+        "bars": _bars(max(n.end for n in notes), pickup, ts or [4, 4]), "family": "",
         "split": "", "pickup": pickup, "tempo": CHORALE_TEMPO, "time_signature": ts or [4, 4],
         "source": f"music21 corpus {task['file']}", "bwv": bwv,
         "riemenschneider": riemenschneider.get(bwv) or riemenschneider.get(base),
@@ -943,7 +983,7 @@ def _process_chorale(task: dict) -> dict:
     meta = {k: v for k, v in meta.items() if v is not None}
     result = _finish(task, notes, meta)
     # the hymn tune's opening: soprano pitch steps with repeated notes merged
-    sp = [p for p, _ in sorted(zip(by_label["S"][1], by_label["S"][0]))]
+    sp = [p for _, p in sorted(zip(by_label["S"][1], by_label["S"][0]))]
     sp = [p for i, p in enumerate(sp) if i == 0 or p != sp[i - 1]]
     result["incipit"] = tuple(b - a for a, b in zip(sp, sp[1:]))[:8]
     return result
@@ -1097,6 +1137,8 @@ def _summary(kept: list[dict], dropped: list[dict], n_source: dict) -> dict:
     for d in dropped:
         short = re.sub(r" of \S+ ", " of another tune ", d["reason"])
         short = re.sub(r"^\d+ parts \(.*\)", "not four vocal parts", short)
+        short = re.sub(r"O'Neill number \d+ again \(kept \S+\)",
+                       "the same O'Neill number in two overlapping files (the first is kept)", short)
         reasons[short] = reasons.get(short, 0) + 1
     return {"counts": counts, "dropped": dropped, "dropped_by_reason": dict(sorted(reasons.items()))}
 

@@ -17,6 +17,7 @@ Lesson: 01_representation
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import tempfile
@@ -302,7 +303,15 @@ def from_music21(stream, *, title: str | None = None, source: str = "") -> Piece
 
     if not isinstance(stream, m21stream.Stream):
         raise TypeError(f"from_music21 needs a music21 stream (Score, Part, ...), got {type(stream).__name__}.")
-    stripped = stream.stripTies(inPlace=False)
+    # music21 joins a tie chain only while the pitches compare equal, and an A written with a
+    # natural sign is not "equal" to the plain A that continues the tie; a Piece needs only MIDI
+    # numbers, so drop natural signs from a copy before joining ties
+    stripped = copy.deepcopy(stream)
+    for el in stripped.recurse().notes:
+        for pt in el.pitches:
+            if pt.accidental is not None and pt.accidental.name == "natural":
+                pt.accidental = None
+    stripped.stripTies(inPlace=True)
     if isinstance(stripped, m21stream.Score) and stripped.parts:
         parts = list(stripped.parts)
     else:

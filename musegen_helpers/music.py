@@ -199,7 +199,9 @@ class Piece:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.notes = sorted(self.notes, key=lambda n: (n.start, n.pitch, n.part or "", n.duration))
+        # every field in the key, so equal note sets give equal lists (and equal Pieces)
+        self.notes = sorted(self.notes, key=lambda n: (n.start, n.pitch, n.part or "", n.duration,
+                                                       n.is_drum, n.velocity, n.part is None))
         if not (isinstance(self.tempo, (int, float)) and 1 <= self.tempo <= 1000):
             raise ValueError(f"tempo must be between 1 and 1000 quarter notes per minute, got {self.tempo!r}.")
         self.tempo = float(self.tempo)

@@ -137,7 +137,8 @@ def _history_order(x: np.ndarray, tpos: np.ndarray, max_context: int):
     one before, ...) and measure how many tokens each history shares with the one sorted before it.
 
     Prefix doubling: the rank of "2m tokens before p" is the rank of the pair ("m tokens before
-    p", "m tokens before p - m"), so log2(max_context) sorts rank every history.
+    p", "m tokens before p - m"). While the pair fits in an int64 it *is* the rank (no sort);
+    after that ranks are renumbered 0, 1, 2, ... by one sort. Order 32 needs three sorts.
 
     Returns ``(order, lcp)``: ``tpos[order]`` sorted; ``lcp[j]`` (capped at ``max_context``) is
     the length of the shared history of entries j-1 and j, ``lcp[0] = -1``.
@@ -149,22 +150,28 @@ def _history_order(x: np.ndarray, tpos: np.ndarray, max_context: int):
     if max_context == 0 or T < 2:
         return np.arange(T), lcp
     n = len(x)
-    rank = np.empty(n, dtype=np.int64)       # rank of the 1 token before each position
+    rank = np.empty(n, dtype=np.int64)       # the 1 token before each position
     rank[0] = x.max() + 1
     rank[1:] = x[:-1]
+    bound = int(x.max()) + 2                 # ranks are < bound
     ranks, span = [rank], 1
-    back = np.arange(n)
     while span < max_context:
         r = ranks[-1]
-        key = r * (int(r.max()) + 1) + r[np.maximum(back - span, 0)]
-        order = np.argsort(key)
-        new = _run_starts(key[order])
-        nr = np.empty(n, dtype=np.int64)
-        nr[order] = np.cumsum(new) - 1
-        ranks.append(nr)
+        if bound * bound >= 2**62:           # renumber densely so the pair fits in an int64
+            order = np.argsort(r)
+            new = _run_starts(r[order])
+            r = np.empty(n, dtype=np.int64)
+            r[order] = np.cumsum(new) - 1
+            bound = int(r[order[-1]]) + 1
+            ranks[-1] = r
+        older = np.empty(n, dtype=np.int64)  # rank of the history `span` positions earlier
+        older[span:] = r[:-span]
+        older[:span] = r[0]
+        ranks.append(r * bound + older)
+        bound *= bound
         span *= 2
     final = ranks[-1]
-    order = np.argsort(final[tpos], kind="stable")
+    order = np.argsort(final[tpos])
     p, q = tpos[order[:-1]], tpos[order[1:]]
     same = final[p] == final[q]
     shared = np.where(same, span, 0)
@@ -205,23 +212,22 @@ class _Counts:
         if T == 0:
             raise ValueError("there are no tokens to learn from: every tune is empty.")
         x = self.x
-        self.words = words = x[self.tpos]
+        words = x[self.tpos]
         lengths = np.bincount(tune_of, minlength=len(tunes))
         first = np.cumsum(lengths) - lengths
         offset = np.arange(T) - first[tune_of]          # tokens before this one in its tune
         order, lcp = _history_order(x, self.tpos, L)
-        self.order = order
         self.sorted_pos = self.tpos[order]               # padded position of each sorted token
         self.sorted_words = words[order]
         sorted_bos_depth = offset[order] + 1             # history depth from which it is all BOS
         lcp_ext = np.append(lcp, -1)
 
         # ---- nodes: runs of >= 2 tokens, created top-down by context length ----------------
-        node_a, node_size, node_klo, node_khi, node_parent = [], [], [], [], []
+        node_a, node_size, node_klo, node_khi = [], [], [], []
         child_keys, child_ids = [], []
         ng_node, ng_word, ng_count = [], [], []
         single_parent, single_j = [], []
-        node_of = np.zeros(T, dtype=np.int64)            # deepest multi-token node holding each sorted token
+        branch_at: dict[int, list] = {}                  # context length -> nodes that split there
         n_nodes = 0
 
         def add_nodes(a, b, k, parent):
@@ -236,26 +242,42 @@ class _Counts:
                 idx[0::2], idx[1::2] = am + 1, bm
                 khi = np.minimum(np.minimum.reduceat(lcp_ext, idx)[0::2], L)
                 node_a.append(am); node_size.append(bm - am); node_klo.append(np.full(len(am), k))
-                node_khi.append(khi); node_parent.append(parent[multi] if parent is not None else np.full(len(am), -1))
+                node_khi.append(khi)
                 members = _concat_ranges(am, bm - am)
                 owner = np.repeat(ids[multi], bm - am)
-                node_of[members] = owner
                 keys, counts = _count_sorted(owner * V + self.sorted_words[members])
                 ng_node.append(keys // V); ng_word.append(keys % V); ng_count.append(counts)
                 n_nodes += len(am)
+                for depth in np.unique(khi[khi < L]):
+                    pick = khi == depth
+                    branch_at.setdefault(int(depth), []).append((ids[multi][pick], am[pick], bm[pick]))
             if parent is not None:
                 sym = x[self.sorted_pos[a] - k]
                 child_keys.append(parent * S + sym); child_ids.append(ids)
                 single_parent.append(parent[~multi]); single_j.append(a[~multi])
 
         add_nodes(np.array([0]), np.array([T]), 0, None)
+        # where each node splits: the sorted positions whose shared history with the previous
+        # entry is exactly k - 1 tokens long (grouped by that length once, by one stable sort)
+        by_lcp = np.argsort(lcp[1:], kind="stable") + 1
+        bucket = np.searchsorted(lcp[by_lcp], np.arange(L + 1))
+        bucket = np.append(bucket, len(by_lcp))
         for k in range(1, L + 1):
-            starts = np.flatnonzero(lcp < k)
+            if k - 1 not in branch_at:
+                continue
+            ids, pa, pb = (np.concatenate(v) for v in zip(*branch_at.pop(k - 1)))
+            o = np.argsort(pa)
+            ids, pa, pb = ids[o], pa[o], pb[o]
+            splits = by_lcp[bucket[k - 1]:bucket[k]]
+            starts = np.concatenate([pa, splits])
+            is_first = np.concatenate([np.ones(len(pa), bool), np.zeros(len(splits), bool)])
+            o = np.argsort(starts, kind="stable")
+            starts, is_first = starts[o], is_first[o]
+            which = np.cumsum(is_first) - 1               # index of the parent of each child
             ends = np.append(starts[1:], T)
-            new = (lcp_ext[starts] == k - 1) | (lcp_ext[ends] == k - 1)
-            if new.any():
-                a, b = starts[new], ends[new]
-                add_nodes(a, b, k, node_of[a])
+            last = np.append(is_first[1:], True)          # last child of its parent
+            ends = np.where(last, pb[which], ends)
+            add_nodes(starts, ends, k, ids[which])
 
         cat = lambda parts, dt=np.int64: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
         self.node_a = cat(node_a)
@@ -293,6 +315,24 @@ class _Counts:
         self.coc_raw[:, 0] += singles_alive
         if continuation and L > 0:
             self._continuation_counts(ng_node, s_par, s_j, per_node, singles_alive, bc)
+        self._compact()
+
+    def _compact(self):
+        """Store counts in the smallest integer type that holds them (about half the memory)."""
+        def small(a, limit):
+            for dt in (np.int8, np.int16, np.int32):
+                if limit <= np.iinfo(dt).max:
+                    return a.astype(dt)
+            return a
+        T = self.n_tokens
+        for name, limit in [("x", self.bos), ("tpos", len(self.x)), ("sorted_pos", len(self.x)),
+                            ("sorted_words", self.vocab_size), ("node_a", T), ("node_size", T),
+                            ("node_klo", self.max_context + 1), ("node_khi", self.max_context + 1),
+                            ("node_bos", T + 1), ("distinct", T), ("n123", T), ("ng_raw", T),
+                            ("ng_adj", T), ("n123_adj", T), ("total_adj", T)]:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, small(value, max(limit, 127)))
 
     @staticmethod
     def _over_depths(start, stop, values, L):
@@ -587,7 +627,7 @@ class MarkovChain(_TokenModel):
         self._check_fitted()
         c = self._counts
         k = self.order
-        rows = np.stack([c.x[c.tpos - d] for d in range(k, 0, -1)] + [c.words], axis=1)
+        rows = np.stack([c.x[c.tpos - d] for d in range(k + 1)][::-1], axis=1).astype(np.int64)
         grams, counts = np.unique(rows, axis=0, return_counts=True)
         table: dict[tuple[int, ...], dict[int, float]] = {}
         for g, n in zip(grams.tolist(), counts.tolist()):
@@ -651,12 +691,6 @@ def _clip_discounts(d: np.ndarray) -> np.ndarray:
     # D_j may not exceed j (a count of j would go negative and the mass would not add up); a
     # small floor keeps some probability for the shorter context
     return np.clip(d, 0.02, np.array([1.0, 2.0, 3.0]) * np.ones_like(d))
-
-
-def _kn_update(p_low, c, total, n1, n2, n3, d):
-    disc = np.where(c >= 3, d[2], np.where(c == 2, d[1], np.where(c == 1, d[0], 0.0)))
-    gamma = d[0] * n1 + d[1] * n2 + d[2] * n3
-    return (np.maximum(c - disc, 0.0) + gamma * p_low) / total
 
 
 class KneserNey(_TokenModel):
@@ -733,21 +767,38 @@ class KneserNey(_TokenModel):
         return _kn_probs(n, per_level, self.discounts_, self.order, self.vocab_size)
 
 
-def _kn_probs(n, per_level, table, order, vocab_size):
-    """Kneser–Ney probabilities of ``n`` queries, shortest context first: the shorter contexts
-    use continuation counts (``*_adj``), the longest plain counts; ``table[k]`` holds D1, D2, D3+
-    of context length k."""
-    p = np.full(n, 1.0 / vocab_size)
+def _prepare_kn(per_level, order):
+    """Per context length: the counts Kneser–Ney needs, as float arrays ready for :func:`_kn_eval`
+    (plain counts at the longest context, continuation counts below)."""
+    prepared = []
     for k in range(min(order, len(per_level))):
-        idx, st = per_level[k]
+        where, st = per_level[k]
         if len(st["c"]) == 0:
             break  # unseen context: every longer one is unseen too
-        if k == order - 1:
-            p[idx] = _kn_update(p[idx], st["c"], st["total"], st["n1"], st["n2"], st["n3"], table[k])
-        else:
-            p[idx] = _kn_update(p[idx], st["c_adj"], st["total_adj"], st["n1_adj"], st["n2_adj"],
-                                st["n3_adj"], table[k])
+        sfx = "" if k == order - 1 else "_adj"
+        c = st["c" + sfx]
+        counts_by_kind = np.stack([st["n1" + sfx], st["n2" + sfx], st["n3" + sfx]]).astype(np.float64)
+        prepared.append((where, c.astype(np.float64), np.minimum(c, 3).astype(np.intp), counts_by_kind,
+                         1.0 / st["total" + sfx]))
+    return prepared
+
+
+def _kn_eval(prepared, n, table, vocab_size):
+    """Interpolated Kneser–Ney, shortest context first::
+
+        p_k = (c - D(c) + (D1 N1 + D2 N2 + D3+ N3+) p_{k-1}) / total,   p_{-1} = 1 / vocab_size
+
+    (``D(c)`` never exceeds ``c``: the discounts are clipped to D_j <= j)."""
+    p = np.full(n, 1.0 / vocab_size)
+    for k, (where, c, kind, counts_by_kind, inv_total) in enumerate(prepared):
+        d = table[k]
+        by_kind = np.array([0.0, d[0], d[1], d[2]])
+        p[where] = (c - by_kind[kind] + (d @ counts_by_kind) * p[where]) * inv_total
     return p
+
+
+def _kn_probs(n, per_level, table, order, vocab_size):
+    return _kn_eval(_prepare_kn(per_level, order), n, table, vocab_size)
 
 
 def _bits(p: np.ndarray) -> float:
@@ -755,10 +806,13 @@ def _bits(p: np.ndarray) -> float:
         return float(-np.mean(np.log2(p))) if len(p) else float("nan")
 
 
-def _tune_discounts(cache, estimated: np.ndarray, order: int, vocab_size: int, max_evals: int = 80):
+def _tune_discounts(cache, estimated: np.ndarray, order: int, vocab_size: int, max_evals: int = 80,
+                    max_lower_evals: int = 24):
     """Scale the estimated discounts to minimise validation bits/token (coordinate search).
 
     Six factors: D1, D2, D3+ of the shorter contexts, and D1, D2, D3+ of the longest context.
+    A change of the longest context's factors only recomputes that level, so those get the
+    finer search; the shorter contexts' factors are tried at most ``max_lower_evals`` times.
     """
     n, per_level = cache
     if n == 0:
@@ -770,16 +824,42 @@ def _tune_discounts(cache, estimated: np.ndarray, order: int, vocab_size: int, m
         t[-1] = _clip_discounts(t[-1] * f[3:])
         return t
 
+    prepared = _prepare_kn(per_level, order)
+    lower, top = (prepared[:-1], prepared[-1]) if len(prepared) == order else (prepared, None)
+    chains = {}
+    lower_evals = [0]
+
+    def lower_chain(f):
+        key = tuple(f[:3])
+        if key not in chains:
+            lower_evals[0] += 1
+            p = _kn_eval(lower, n, table_for(f), vocab_size)
+            log_total = float(np.log2(p).sum())
+            log_top = float(np.log2(p[top[0]]).sum()) if top is not None else 0.0
+            chains.clear()  # keep one: memory stays O(tokens)
+            chains[key] = (p, log_total - log_top)
+        return chains[key]
+
     def score(f):
-        return _bits(_kn_probs(n, per_level, table_for(f), order, vocab_size))
+        p, log_rest = lower_chain(f)
+        if top is None:
+            return -log_rest / n
+        where, c, kind, counts_by_kind, inv_total = top
+        d = table_for(f)[-1]
+        by_kind = np.array([0.0, d[0], d[1], d[2]])
+        p_top = (c - by_kind[kind] + (d @ counts_by_kind) * p[where]) * inv_total
+        return -(log_rest + float(np.log2(p_top).sum())) / n
 
     factors = np.ones(6)
-    active = [0, 1, 2, 3, 4, 5] if order > 1 else [3, 4, 5]
+    # the longest context first: its factors are the cheapest to try
+    active = [3, 4, 5, 0, 1, 2] if order > 1 else [3, 4, 5]
     best = score(factors)
-    step, evals = 0.25, 1
-    while step > 0.02 and evals < max_evals:
+    step, evals = 0.3, 1
+    while step > 0.04 and evals < max_evals:
         improved = False
         for j in active:
+            if j < 3 and lower_evals[0] >= max_lower_evals:
+                continue
             for direction in (1 + step, 1 / (1 + step)):
                 trial = factors.copy()
                 trial[j] *= direction

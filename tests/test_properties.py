@@ -137,7 +137,7 @@ def test_music21_round_trip_keeps_every_note(piece):
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=SLOW)
-@given(piece=pieces(parts=("S", "A"), pitches=(36, 96), max_notes=12, pickups=True))
+@given(piece=pieces(parts=("S", "A"), max_notes=12, pickups=True))
 def test_musicxml_file_round_trip_keeps_every_note(piece, tmp_path_factory):
     path = tmp_path_factory.mktemp("xml") / "piece.musicxml"
     save_musicxml(piece, path)

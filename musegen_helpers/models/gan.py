@@ -1020,6 +1020,9 @@ def save_generator(generator, path, *, overwrite: bool = False, info: dict | Non
     os.close(fd)
     try:
         generator.save(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; a model is for sharing
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

@@ -261,7 +261,8 @@ class Piece:
 
     def with_notes(self, notes: Iterable[Note], **changes) -> "Piece":
         """A copy with other notes (and optionally other fields)."""
-        return replace(self, notes=list(notes), meta=dict(self.meta), **changes)
+        changes.setdefault("meta", dict(self.meta))  # a copy, so the two pieces never share it
+        return replace(self, notes=list(notes), **changes)
 
     def seconds_at(self, beat: float) -> float:
         """Time in seconds of a position in quarter notes, following the tempo changes."""

@@ -95,7 +95,7 @@ def _pad_tunes(tunes: list[np.ndarray], pad: int, bos: int):
     total = int(lengths.sum()) + pad * len(tunes)
     x = np.full(total, bos, dtype=np.int64)
     is_token = np.zeros(total, dtype=bool)
-    starts = np.cumsum(np.concatenate([[0], lengths[:-1] + pad])) + pad if len(tunes) else np.zeros(0, np.int64)
+    starts = np.cumsum(lengths + pad) - lengths     # where each tune's first token goes
     for s, t in zip(starts, tunes):
         x[s:s + len(t)] = t
         is_token[s:s + len(t)] = True
@@ -121,7 +121,7 @@ def _count_sorted(values: np.ndarray):
 
 
 # ---------------------------------------------------------------------------------------
-# The counts: a trie of contexts, one level per context length
+# The counts: a compressed suffix tree of the tokens' histories
 # ---------------------------------------------------------------------------------------
 def _concat_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """``concatenate([arange(s, s + n) for s, n in zip(starts, sizes)])`` without a Python loop."""
@@ -535,6 +535,8 @@ class _TokenModel:
         p[perm] = self._probs(n, per_level)
         with np.errstate(divide="ignore"):
             logp = np.log2(p)
+        if not tunes:
+            return []
         bounds = np.cumsum([len(t) for t in tunes])[:-1]
         return np.split(logp, bounds)
 
@@ -935,8 +937,7 @@ def best_kneser_ney(train, valid, orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 
     for order in orders:
         model = KneserNey(order)
         estimated = model._estimated_table(counts, order)
-        # the longest context of this order uses plain counts: swap in its own statistics
-        cache = (n, per_level[:order])
+        cache = (n, per_level[:order])  # every level holds plain and continuation counts
         if tune:
             tables[order], scores[order] = _tune_discounts(cache, estimated, order, top.vocab_size)
         else:

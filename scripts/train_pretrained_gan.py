@@ -6,7 +6,8 @@
 Reads the Bach chorales from ``datasets/`` (``python -m musegen_helpers.datasets build`` makes
 them), cuts them into one-bar rolls with ``chorale_bars``, trains with a fixed seed, then measures
 1 000 generated bars against the real ones and writes ``gan_generator.keras`` and
-``gan_generator.json`` (settings, data, training time, quality numbers). Refuses to replace an
+``gan_generator.json`` (settings, data, training time, quality numbers), and the same run
+after one epoch as ``gan_generator_early.keras``. Refuses to replace an
 existing model unless ``--overwrite``.
 
 On 2 CPU cores the default run takes about 10 minutes.
@@ -31,6 +32,7 @@ from musegen_helpers.models import gan as G  # noqa: E402
 
 RECIPE = "label_smoothing"
 EPOCHS = 60
+EARLY_EPOCHS = 1     # the soft, unsure checkpoint for lesson 04's threshold exercise
 BATCH_SIZE = 64
 FILTERS = 32
 LATENT_DIM = 64
@@ -48,14 +50,23 @@ def main(argv=None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     args = parser.parse_args(argv)
 
+    early_out = args.out.with_name(args.out.stem + "_early.keras")
     G.check_can_write_model(args.out, args.overwrite)
+    G.check_can_write_model(early_out, args.overwrite)
     chorales = load_chorales(data_dir=args.data_dir)
     bars = G.chorale_bars(chorales)
     print(f"{len(chorales)} chorales -> {len(bars)} bars of shape {bars.shape[1:]}", flush=True)
 
     gan = G.make_gan(recipe=args.recipe, latent_dim=LATENT_DIM, filters=FILTERS, seed=args.seed)
     started = time.perf_counter()
-    log = G.train_gan(gan, bars, epochs=args.epochs, batch_size=BATCH_SIZE, every=10, show=True, seed=args.seed)
+    log = G.train_gan(gan, bars, epochs=EARLY_EPOCHS, batch_size=BATCH_SIZE, every=1, show=True, seed=args.seed)
+    early_info = {"lesson": "04_gan", "made_by": "scripts/train_pretrained_gan.py",
+                  "what": f"the run of {args.out.name} after {EARLY_EPOCHS} epoch(s): an unsure generator",
+                  "lowest_pitch": G.LOWEST_PITCH, "epochs": EARLY_EPOCHS, "settings": gan.settings,
+                  "quality": G.quality(G.generate_bars(gan.generator, N_SAMPLES, seed=1))}
+    G.save_generator(gan.generator, early_out, overwrite=args.overwrite, info=early_info)
+    log = G.train_gan(gan, bars, epochs=args.epochs - EARLY_EPOCHS, batch_size=BATCH_SIZE, every=10, show=True,
+                      seed=args.seed, log=log)
     seconds = time.perf_counter() - started
 
     generated = G.generate_bars(gan.generator, N_SAMPLES, seed=1)

@@ -183,14 +183,20 @@ def test_music21_round_trip_keeps_chords():
 
 
 def test_music21_merges_ties_and_drops_grace_notes():
-    from music21 import note, stream
+    from music21 import note, stream, tie
 
     part = stream.Part()
     a, b = note.Note("C4", quarterLength=2), note.Note("C4", quarterLength=1)
-    a.tie, b.tie = __import__("music21").tie.Tie("start"), __import__("music21").tie.Tie("stop")
+    a.tie, b.tie = tie.Tie("start"), tie.Tie("stop")
     part.append([a, b, note.Note("D4", quarterLength=1).getGrace(), note.Note("E4", quarterLength=1)])
     piece = from_music21(part)
     assert _events(piece, False) == [(60, 0.0, 3.0), (64, 3.0, 1.0)]
+
+
+def test_music21_keeps_the_lowest_octave():
+    # MIDI 0-11 lie in octave -1; spelt as text, 'C-1' would read as C-flat 1
+    piece = Piece([Note(0, 0, 1), Note(3, 1, 1), Note(11, 2, 1), Note(12, 3, 1)], key="Eb major")
+    assert from_music21(to_music21(piece)).pitches == [0, 3, 11, 12]
 
 
 def test_from_music21_rejects_non_streams():
@@ -353,6 +359,16 @@ def test_file_size_limit(tmp_path):
     with pytest.raises(LimitError, match="long.mid.*max_bytes"):
         load_midi(path, max_bytes=100)
     assert len(load_midi(path, max_bytes=10_000).notes) == 40
+
+
+def test_default_size_limit_refuses_before_parsing(tmp_path):
+    from musegen_helpers.midi_io import MAX_FILE_BYTES
+
+    path = tmp_path / "huge.mid"
+    path.write_bytes(b"MThd" + bytes(MAX_FILE_BYTES))  # would take gigabytes of memory to parse
+    with pytest.raises(LimitError, match="huge.mid: the file is"):
+        load_midi(path)
+    assert MAX_FILE_BYTES <= 5_000_000
 
 
 def test_note_count_limit(tmp_path):

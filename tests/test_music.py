@@ -106,6 +106,12 @@ def test_note_accepts_numpy_numbers_and_clamps_velocity():
     assert Note(60, 0, 1, velocity=0).velocity == 1
 
 
+def test_equal_note_sets_make_equal_pieces():
+    drum, key = Note(2, 0, 1, is_drum=True), Note(2, 0, 1)
+    assert Piece([drum, key]) == Piece([key, drum])
+    assert Piece([Note(60, 0, 1, 50), Note(60, 0, 1, 90)]) == Piece([Note(60, 0, 1, 90), Note(60, 0, 1, 50)])
+
+
 def test_notes_are_kept_sorted_by_time_then_pitch():
     p = Piece([Note(67, 1, 1), Note(64, 0, 1), Note(60, 0, 2)])
     assert _triples(p) == [(60, 0.0, 2.0), (64, 0.0, 1.0), (67, 1.0, 1.0)]
@@ -236,6 +242,9 @@ def test_quantize_twice_equals_once(chorale):
     for grid in (0.25, 0.5, 1 / 3):
         once = wobbly.quantize(grid)
         assert once.quantize(grid) == once
+    # a short note late in the piece on a triplet grid: both ends must be exact grid multiples
+    once = Piece([Note(0, 32, 0.125)]).quantize(1 / 3)
+    assert once.quantize(1 / 3) == once
     with pytest.raises(ValueError, match="positive"):
         chorale.quantize(0)
 
@@ -245,6 +254,13 @@ def test_with_notes_copies_meta():
     q = p.with_notes([])
     q.meta["pickup"] = 2.0
     assert p.meta == {"pickup": 1.0} and len(p.notes) == 1
+
+
+def test_with_notes_takes_other_fields_too():
+    p = Piece([Note(60, 0, 1)], meta={"pickup": 1.0}, title="a")
+    q = p.with_notes([Note(62, 0, 1)], meta={"id": 7}, title="b", tempo=90)
+    assert (q.meta, q.title, q.tempo, q.pitches) == ({"id": 7}, "b", 90.0, [62])
+    assert (p.meta, p.title) == ({"pickup": 1.0}, "a")
 
 
 def test_pitch_class_names_are_twelve_distinct():

@@ -5,6 +5,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from musegen_helpers.ngram import (BOS, KneserNey, MarkovChain, WittenBell, _estimate_discounts,
                                    best_kneser_ney, bits_per_token, longest_shared_ngram)
@@ -187,6 +189,47 @@ def test_witten_bell_matches_a_plain_python_reference():
             assert p[w] == pytest.approx(ref(context, w), rel=1e-10)
 
 
+def reference_count_of_counts(tunes, order):
+    """n1..n4 of each n-gram length 1..order as the model of this order counts them: plain counts
+    for the longest, continuation counts (plain when the n-gram starts at BOS) for the others."""
+    grams = all_grams(tunes, order)
+    left = defaultdict(set)
+    for g in grams:
+        if len(g) > 1:
+            left[g[1:]].add(g[0])
+    out = []
+    for n in range(1, order + 1):
+        counts = [c if (n == order or g[0] == BOS) else len(left[g]) for g, c in grams.items() if len(g) == n]
+        out.append([sum(c == j for c in counts) for j in (1, 2, 3, 4)])
+    return out
+
+
+tiny_tunes = st.lists(st.lists(st.sampled_from([60, 62, HOLD, END]), min_size=0, max_size=12),
+                      min_size=1, max_size=6).filter(lambda ts: sum(len(t) for t in ts) > 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tunes=tiny_tunes, order=st.integers(1, 6), context=st.lists(st.sampled_from([60, 62, HOLD, 64]), max_size=7))
+def test_kneser_ney_matches_the_reference_on_any_tiny_corpus(tunes, order, context):
+    tunes = [np.array(t, dtype=np.int64) for t in tunes]
+    model = KneserNey(order).fit(tunes)
+    expected_discounts = [_estimate_discounts(np.array(c)) for c in reference_count_of_counts(tunes, order)]
+    np.testing.assert_allclose(model.discounts_, expected_discounts, rtol=1e-12)
+    ref = reference_kn(tunes, order, model.discounts_)
+    p = model.next_token_probs(context)
+    assert p.sum() == pytest.approx(1.0, abs=1e-9)
+    for w in (60, 62, 64, HOLD, END):
+        assert p[w] == pytest.approx(ref(context, w), rel=1e-10)
+
+
+@pytest.mark.parametrize("model_class", [KneserNey, WittenBell])
+def test_every_order_up_to_32_gives_distributions(model_class):
+    for order in range(1, 33):
+        model = model_class(order).fit(SMALL)
+        for context in ([], list(SMALL[0]), [HOLD] * 40, [61, 61, 61]):
+            assert model.next_token_probs(context).sum() == pytest.approx(1.0, abs=1e-9)
+
+
 def test_modified_discounts_follow_chen_and_goodman():
     # n1..n4 = 10, 5, 3, 2 -> Y = 0.5, D1 = 0.5, D2 = 2 - 1.5*3/5, D3+ = 3 - 2*2/3
     np.testing.assert_allclose(_estimate_discounts(np.array([10, 5, 3, 2])), [0.5, 1.1, 3 - 4 / 3])
@@ -268,6 +311,13 @@ def test_log2_prob_sequences_gives_one_value_per_token_for_every_tune():
     logs = KneserNey(4).fit(TRAIN).log2_prob_sequences([TEST[0], [], TEST[1]])
     assert [len(x) for x in logs] == [len(TEST[0]), 0, len(TEST[1])]
     assert np.all(logs[0] < 0)
+
+
+def test_log_prob_of_a_tune_is_the_sum_of_its_token_log_probabilities():
+    model = WittenBell(3).fit(TRAIN)
+    tune = TEST[0]
+    assert model.log_prob(tune) == pytest.approx(np.sum(model.log2_prob_sequences([tune])[0]) * np.log(2))
+    assert MarkovChain(1).fit([[60, 62]]).log_prob([60, 62]) == pytest.approx(0.0)
 
 
 # --- sampling --------------------------------------------------------------------------------------

@@ -82,3 +82,20 @@ def test_save_musicxml_keeps_melody_and_chords(tmp_path):
                    Note(64, 2, 4, part="piano")] + [Note(p, 6, 2, part="piano") for p in (55, 59, 62)])
     back = load_score(save_musicxml(piece, tmp_path / "p.xml"))
     assert _events(back) == _events(piece)  # the tied note across the bar comes back as one note
+
+
+def test_tie_chain_on_a_natural_in_a_flat_key_comes_back_as_one_note(tmp_path):
+    # A4 in E-flat major carries a natural sign; held from beat 4 over the bar line it is written
+    # as three tied noteheads (1/16 + quarter + 1/16): reloaded, it is one note again
+    piece = Piece([Note(69, 3.75, 1.5)], key="Eb major")
+    back = load_score(save_musicxml(piece, tmp_path / "tied.musicxml"))
+    assert _events(back) == [(69, 3.75, 1.5, "Music")]
+
+
+def test_part_silent_during_the_pickup_stays_in_time(tmp_path):
+    # soprano has a one-beat pickup; the bass enters on the first downbeat
+    piece = Piece([Note(67, 0, 1, part="S"), Note(72, 1, 2, part="S"), Note(48, 1, 2, part="B")],
+                  meta={"pickup": 1.0})
+    back = load_score(save_musicxml(piece, tmp_path / "pickup.musicxml"))
+    assert _events(back) == _events(piece)
+    assert back.meta["pickup"] == 1.0

@@ -50,14 +50,14 @@ import keras
 from keras import layers, ops
 
 from ..config import PRETRAINED_DIR
-from ..music import PITCH_CLASS_NAMES, Note, Piece, note_name, parse_key
+from ..music import Piece, note_name, parse_key
 from ..representation import piano_roll, piece_from_piano_roll
 
 __all__ = [
-    "STEPS_PER_BAR", "LOWEST_PITCH", "N_PITCHES", "PRETRAINED_GENERATOR",
+    "STEPS_PER_BAR", "LOWEST_PITCH", "N_PITCHES", "PRETRAINED_GENERATOR", "EARLY_GENERATOR",
     "semitones_to_c", "bar_roll", "chorale_bars", "bar_to_piece", "bars_to_piece",
     "build_generator", "build_discriminator", "discriminator_loss", "generator_loss",
-    "gradient_penalty", "BarGAN", "WGANGP", "make_gan", "RECIPES", "TrainingLog", "train_gan",
+    "gradient_penalty", "BarGAN", "WGANGP", "make_gan", "RECIPES", "TrainingLog", "train_gan", "plot_training",
     "latent_points", "interpolate_latent", "generate_bars", "binarize", "density_threshold",
     "plot_bars", "used_pitch_classes", "note_lengths", "qualified_note_rate", "empty_bar_rate",
     "unique_fraction", "diversity", "polyphony", "notes_per_bar", "quality", "quality_table", "QualityTable",
@@ -68,6 +68,9 @@ STEPS_PER_BAR = 16   # sixteenth notes in a 4/4 bar
 LOWEST_PITCH = 36    # C2: lowest row; with 48 rows the top is B5 (83) — 99.8 % of chorale notes in C
 N_PITCHES = 48
 PRETRAINED_GENERATOR = PRETRAINED_DIR / "gan_generator.keras"
+#: The same training run stopped after its first epoch (64 steps): unsure, soft output, for
+#: lesson 04's binarisation-threshold exercise.
+EARLY_GENERATOR = PRETRAINED_DIR / "gan_generator_early.keras"
 
 # Part labels that are sung voices; instrument parts that some chorales add (violin, oboe,
 # continuo...) mostly double a voice, and a bar of more than four voices is not a chorale texture.
@@ -956,7 +959,7 @@ def train_gan(gan, bars, epochs: int = 10, batch_size: int = 64, every: int = 5,
             log.seconds = time.perf_counter() - self.t0
             self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in (logs or {}).items() if k in ("d_loss", "g_loss")})
             self.bar.update(1)
-            if (epoch + 1) % every and epoch + 1 != epochs:
+            if log.epochs % every and epoch + 1 != epochs:
                 return
             probs = np.concatenate([np.asarray(gan.generator(fixed_noise[i:i + 256], training=False))
                                     for i in range(0, n_check, 256)])
@@ -1052,12 +1055,14 @@ def load_generator(path=None) -> keras.Model:
                              "save generators with save_generator(); re-download or retrain this one") from None
 
 
-def load_pretrained_generator():
+def load_pretrained_generator(early: bool = False):
     """The generator shipped with the course and what is known about it:
     ``(generator, info)`` where ``info`` holds its settings, training time and quality numbers
-    (from ``gan_generator.json``). Lesson: 04_gan"""
-    generator = load_generator(PRETRAINED_GENERATOR)
-    info_path = PRETRAINED_GENERATOR.with_suffix(".json")
+    (from ``gan_generator.json``). ``early=True`` gives the same run stopped after one epoch.
+    Lesson: 04_gan"""
+    path = EARLY_GENERATOR if early else PRETRAINED_GENERATOR
+    generator = load_generator(path)
+    info_path = path.with_suffix(".json")
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     return generator, info
 

@@ -21,10 +21,6 @@ from musegen_helpers.midi_io import save_midi
 from musegen_helpers.music import Note, Piece, melody
 from musegen_helpers.representation import melody_to_tokens
 
-SHIPPED = all((DATA_DIR / f"{stem}{suffix}").is_file()
-              for stem in (datasets.MELODIES_STEM, datasets.CHORALES_STEM) for suffix in (".npz", ".json"))
-needs_data = pytest.mark.skipif(not SHIPPED, reason="datasets not built: python -m musegen_helpers.datasets build")
-
 
 @pytest.fixture(scope="module")
 def melodies():
@@ -80,7 +76,6 @@ def test_bad_arguments_are_explained():
 # ---------------------------------------------------------------------------------------
 # The builder
 # ---------------------------------------------------------------------------------------
-@needs_data
 def test_small_build_equals_shipped_tunes(small_build, melodies, chorales):
     out, summary = small_build
     small_m = load_melodies(data_dir=out)
@@ -142,7 +137,6 @@ def _music21_abc_notes(meta):
     return sorted(out, key=lambda n: (n[1], n[0]))
 
 
-@needs_data
 @pytest.mark.parametrize("what", ["pickup", "free meter", "repeats and grace notes", "triplets"])
 def test_cached_tune_equals_music21_parse(melodies, what):
     pick = {
@@ -162,7 +156,6 @@ def test_cached_tune_equals_music21_parse(melodies, what):
         assert p == rp and s == pytest.approx(rs, abs=1e-9) and d == pytest.approx(rd, abs=1e-9)
 
 
-@needs_data
 def test_cached_chorale_equals_music21_parse(chorales):
     from music21 import converter
 
@@ -176,7 +169,6 @@ def test_cached_chorale_equals_music21_parse(chorales):
         assert cached == sorted(reference, key=lambda n: (n[1], n[0]))
 
 
-@needs_data
 def test_accidentals_carry_through_the_bar(melodies):
     # essen/altdeu10/2 ("Herzog Ernst", K: E) writes "=c2c2c2": all three Cs are natural (ABC rule);
     # music21's default ABC 1.3 reading would make the last two C#.
@@ -187,7 +179,6 @@ def test_accidentals_carry_through_the_bar(melodies):
 # ---------------------------------------------------------------------------------------
 # Contents
 # ---------------------------------------------------------------------------------------
-@needs_data
 def test_melodies_are_one_voice_from_zero(melodies):
     store = melodies._store
     starts, ends = store.start, store.start + store.duration
@@ -201,7 +192,6 @@ def test_melodies_are_one_voice_from_zero(melodies):
     assert counts["essen"] > 7500 and counts["oneill"] > 1500
 
 
-@needs_data
 def test_pickup_is_recorded(melodies):
     piece = melodies["essen/altdeu10/1"]  # Das Hildebrandslied: 4/2 with a half-note upbeat
     assert piece.meta["pickup"] == 2.0 and piece.time_signature == (4, 2)
@@ -210,7 +200,6 @@ def test_pickup_is_recorded(melodies):
     assert (pickups > 0).mean() > 0.2 and (pickups >= 0).all()
 
 
-@needs_data
 def test_chorales_have_four_parts_satb(chorales):
     assert 300 <= len(chorales) <= 400
     for piece in chorales[::25]:
@@ -221,7 +210,6 @@ def test_chorales_have_four_parts_satb(chorales):
     assert chorales["bach/bwv10.7"].key == "G minor"
 
 
-@needs_data
 def test_no_duplicates_even_transposed(melodies, chorales):
     for ds in (melodies, chorales):
         s = ds._store
@@ -259,7 +247,6 @@ def test_split_of_is_fixed():
     assert shares[0] == pytest.approx(0.8, abs=0.03) and shares[2] == pytest.approx(0.1, abs=0.02)
 
 
-@needs_data
 @pytest.mark.parametrize("which", ["melodies", "chorales"])
 def test_splits_are_disjoint_stable_and_family_disjoint(which, melodies, chorales):
     ds = melodies if which == "melodies" else chorales
@@ -274,14 +261,12 @@ def test_splits_are_disjoint_stable_and_family_disjoint(which, melodies, chorale
     assert len(parts["train"]) > len(parts["valid"]) > 0 and len(parts["test"]) > 0
 
 
-@needs_data
 def test_essen_variants_share_a_family(melodies):
     variants = [m for m in melodies.meta if m["collection"] == "essen" and m.get("esac_id", "").startswith("A0004")]
     assert len(variants) >= 3
     assert {m["family"] for m in variants} == {"essen:A0004"} and len({m["split"] for m in variants}) == 1
 
 
-@needs_data
 def test_counts_and_checksums_match_manifest(melodies, chorales):
     text = (DATA_DIR / "MANIFEST.md").read_text(encoding="utf-8")
     for name, size, digest in re.findall(r"^\| `([\w.-]+)` \| (\d+) \| `([0-9a-f]{64})` \|$", text, re.M):
@@ -300,7 +285,6 @@ def test_counts_and_checksums_match_manifest(melodies, chorales):
 # ---------------------------------------------------------------------------------------
 # Dataset behaviour
 # ---------------------------------------------------------------------------------------
-@needs_data
 def test_tokens_equal_encoding_the_pieces(melodies, chorales):
     sample = melodies[::97]
     for piece, tokens in zip(sample, sample.tokens()):
@@ -315,7 +299,6 @@ def test_tokens_equal_encoding_the_pieces(melodies, chorales):
         few.tokens()[0][0] = 60
 
 
-@needs_data
 def test_indexing_and_filters(melodies):
     oneill = load_melodies("oneill", limit=5)
     assert len(oneill) == 5 and {m["collection"] for m in oneill.meta} == {"oneill"}

@@ -1023,9 +1023,7 @@ def save_generator(generator, path, *, overwrite: bool = False, info: dict | Non
     os.close(fd)
     try:
         generator.save(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; a model is for sharing
+        os.chmod(tmp, _shared_file_mode())
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):
@@ -1034,7 +1032,16 @@ def save_generator(generator, path, *, overwrite: bool = False, info: dict | Non
     if info is not None:
         text = json.dumps(info, indent=2, sort_keys=True).encode()
         _atomic_write(p.with_suffix(".json"), lambda fh: fh.write(text))
+        os.chmod(p.with_suffix(".json"), _shared_file_mode())
     return p
+
+
+def _shared_file_mode() -> int:
+    """rw for everyone the umask allows: temporary files from mkstemp are owner-only, but a saved
+    model is meant to be shared."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def load_generator(path=None) -> keras.Model:

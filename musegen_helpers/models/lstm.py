@@ -39,7 +39,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of lessons
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter out of lessons
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -815,11 +815,12 @@ def naive_generate(model: keras.Model, length: int = 64, temperature: float = 1.
 # Scoring held-out tunes
 # ---------------------------------------------------------------------------------------
 def log2_prob_sequences(model: keras.Model, token_sequences: Sequence[np.ndarray], add_end: bool = True,
-                        batch_size: int = 64, conditions: Sequence[int] | None = None) -> list[np.ndarray]:
+                        max_batch_tokens: int = 65_536, conditions: Sequence[int] | None = None) -> list[np.ndarray]:
     """log2 probability the model gives each token of each tune, reading it from its own start.
 
     Each tune is fed as ``[START] + tune`` and every token of ``tune (+ [END])`` is scored — the
-    same tokens an n-gram scores when it pads each tune with its start symbol.
+    same tokens an n-gram scores when it pads each tune with its start symbol. Tunes of similar
+    length are batched together, at most ``max_batch_tokens`` steps per batch (memory).
 
     Returns:
         One float64 array per tune, of length ``len(tune) (+1 with add_end)``.
@@ -827,27 +828,41 @@ def log2_prob_sequences(model: keras.Model, token_sequences: Sequence[np.ndarray
     Lesson: 03_lstm
     """
     seqs = [np.asarray(s) for s in token_sequences]
+    for i, s in enumerate(seqs):
+        if s.ndim != 1 or (s.size and (s.min() < 0 or s.max() >= VOCAB_SIZE)):
+            raise ValueError(f"tune {i} is not a 1-D array of tokens in [0, {VOCAB_SIZE}); "
+                             "encode melodies with melody_to_tokens().")
+    if conditions is not None and len(conditions) != len(seqs):
+        raise ValueError(f"got {len(conditions)} conditions for {len(seqs)} tunes; give one per tune.")
+    # what the model reads (START + tune) and what it must predict (tune + END), per tune
+    targets = [np.append(s[s != END], END).astype(np.int32) if add_end else s.astype(np.int32) for s in seqs]
     result: list[np.ndarray] = [np.zeros(0) for _ in seqs]
-    n_scored = [len(s[s != END]) + 1 if add_end else len(s) for s in seqs]
-    scored = [i for i, n in enumerate(n_scored) if n > 0]  # an empty tune (without END) has nothing to score
-    if not scored:
-        return result
-    x, y, w = tune_windows([seqs[i] for i in scored], window=None, add_end=add_end)[:3]
-    n_real = w.sum(axis=1).astype(int)
-    order = np.argsort(n_real, kind="stable")  # batch tunes of similar length: less padding to compute
-    for a in range(0, len(order), batch_size):
-        idx = order[a:a + batch_size]
-        width = int(n_real[idx].max())
-        xb = x[idx, :width]
+    order = sorted((i for i in range(len(seqs)) if len(targets[i])), key=lambda i: len(targets[i]))
+    a = 0
+    while a < len(order):
+        # grow the batch while (tunes x longest tune) stays within the budget; the order is by length
+        b = a + 1
+        while b < len(order) and (b + 1 - a) * len(targets[order[b]]) <= max_batch_tokens:
+            b += 1
+        idx = order[a:b]
+        width = len(targets[idx[-1]])
+        xb = np.full((len(idx), width), END, dtype=np.int32)
+        yb = np.full((len(idx), width), END, dtype=np.int32)
+        for row, i in enumerate(idx):
+            t = targets[i]
+            xb[row, 0] = START
+            xb[row, 1:len(t)] = t[:-1]
+            yb[row, :len(t)] = t
         inputs = xb
         if conditions is not None:
-            inputs = {"tokens": xb, "condition": np.asarray(conditions, np.int32)[np.asarray(scored)[idx]][:, None]}
+            inputs = {"tokens": xb, "condition": np.asarray(conditions, np.int32)[idx][:, None]}
         logits = np.asarray(model(inputs, training=False), dtype=np.float64)
         logits -= logits.max(axis=-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-        picked = np.take_along_axis(log_probs, y[idx, :width, None], axis=-1)[..., 0] / np.log(2)
+        picked = np.take_along_axis(log_probs, yb[..., None], axis=-1)[..., 0] / np.log(2)
         for row, i in enumerate(idx):
-            result[scored[i]] = picked[row, :n_real[i]]
+            result[i] = picked[row, :len(targets[i])]
+        a = b
     return result
 
 

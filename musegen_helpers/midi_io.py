@@ -235,6 +235,11 @@ def check_can_write(path: PathLike, overwrite: bool) -> Path:
     return p
 
 
+def _midi_text(text: str) -> str:
+    """MIDI text events hold Latin-1 bytes: replace what does not fit (a curly ’ becomes '?')."""
+    return str(text)[:120].encode("latin-1", "replace").decode("latin-1")
+
+
 def save_midi(piece: Piece, path: PathLike, *, overwrite: bool = False, ticks_per_beat: int = 480) -> Path:
     """Write a Piece as a type-1 MIDI file: a tempo/meter track, then one track per part.
 
@@ -246,7 +251,7 @@ def save_midi(piece: Piece, path: PathLike, *, overwrite: bool = False, ticks_pe
     mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
     conductor = mido.MidiTrack()
     if piece.title:
-        conductor.append(mido.MetaMessage("track_name", name=piece.title[:120], time=0))
+        conductor.append(mido.MetaMessage("track_name", name=_midi_text(piece.title), time=0))
     conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(piece.tempo), time=0))
     num, den = piece.time_signature
     conductor.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
@@ -267,7 +272,7 @@ def save_midi(piece: Piece, path: PathLike, *, overwrite: bool = False, ticks_pe
     for i, ((part, is_drum), notes) in enumerate(groups.items()):
         channel = DRUM_CHANNEL if is_drum else channel_cycle[i % len(channel_cycle)]
         track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=(part or ("drums" if is_drum else "notes"))[:120],
+        track.append(mido.MetaMessage("track_name", name=_midi_text(part or ("drums" if is_drum else "notes")),
                                       time=0))
         events = []
         for n in notes:

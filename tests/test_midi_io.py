@@ -432,3 +432,15 @@ def test_saved_file_is_a_standard_midi_file(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a normal file loads without warnings
         load_midi(path)
+
+
+def test_save_midi_accepts_titles_and_parts_outside_latin1(tmp_path):
+    # chorale titles such as "Meine Seel’ erhebt den Herren" use a curly apostrophe
+    from musegen_helpers.midi_io import load_midi, save_midi
+    from musegen_helpers.music import Note, Piece
+
+    piece = Piece([Note(60, 0, 1, part="Sopran ’1"), Note(48, 0, 1, part="Bass")], title="Meine Seel’ erhebt")
+    path = save_midi(piece, tmp_path / "t.mid")
+    back = load_midi(path)
+    assert sorted((n.pitch, n.start, n.duration) for n in back) == [(48, 0.0, 1.0), (60, 0.0, 1.0)]
+    assert back.title == "Meine Seel? erhebt"

@@ -143,8 +143,10 @@ First a folk song from the Essen collection:
 from musegen_helpers.datasets import load_melodies, load_chorales
 
 melodies = load_melodies()
-print(len(melodies), "melodies;", melodies.meta[0])
-tune = melodies[0]
+print(len(melodies), "melodies, e.g.", {k: melodies.meta[0][k] for k in ("id", "title", "key", "meter", "bars")})
+
+# pick a short tune in 4/4 without an upbeat, so its bars are easy to count
+tune = next(p for p in melodies if p.time_signature == (4, 4) and p.n_bars <= 12 and not p.meta.get("pickup"))
 print(tune)
 play(tune)
 """),
@@ -236,8 +238,10 @@ and lesson 03's LSTM speak: predict the next token, again and again.
 from musegen_helpers.representation import melody_to_tokens, tokens_to_melody, token_names, monophonic, HOLD, REST, END
 
 tokens = melody_to_tokens(tune, steps_per_quarter=4, add_end=True)
+steps_per_bar = int(tune.bar_length * 4)   # 16 sixteenth notes in a 4/4 bar
 print(len(tokens), "tokens; the first two bars:")
-print(" ".join(token_names(tokens[:32])))
+print(" ".join(token_names(tokens[:steps_per_bar])))
+print(" ".join(token_names(tokens[steps_per_bar:2 * steps_per_bar])))
 print("as numbers:", tokens[:16], f"(HOLD={HOLD}, REST={REST}, END={END})")
 """),
 ("code", r"""

@@ -213,6 +213,9 @@ def _atomic_write(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; saved music should be readable as usual
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)

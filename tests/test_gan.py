@@ -301,6 +301,13 @@ def test_chorale_bars_skip_three_four_and_keyless_pieces():
     assert len(G.chorale_bars([waltz, ok, keyless])) == 1
 
 
+def test_one_bar_with_its_channel_axis_is_one_bar():
+    bar = _bar([(C4, 0, 16), (E4, 4, 8)])[..., None]           # (16, 48, 1), as bars[i] gives it
+    piece = G.bar_to_piece(bar)
+    assert sorted((n.pitch, n.start, n.duration) for n in piece.notes) == [(60, 0.0, 4.0), (64, 1.0, 1.0)]
+    assert G.used_pitch_classes(bar).tolist() == [2]
+
+
 def test_bars_round_trip_through_a_piece():
     rng = np.random.default_rng(2)
     bars = rng.random((12, 16, 48)) < 0.1

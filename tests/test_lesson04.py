@@ -57,7 +57,7 @@ def test_q1_unsolved_stub_is_not_attempted():
     assert _verdict(L.q1, ____)[0] is None
 
 
-# ---- q2: mode collapse -------------------------------------------------------------------
+# ---- q3: mode collapse -------------------------------------------------------------------
 def test_collapse_test_sets_are_what_they_claim():
     for what, bars, collapsed in L.collapse_test_sets():
         assert bars.shape[1:] == (16, 48, 1)
@@ -66,47 +66,47 @@ def test_collapse_test_sets_are_what_they_claim():
     assert G.unique_fraction(flicker) > 0.9   # the trap: all "unique", yet one bar
 
 
-def test_q2_accepts_a_diversity_test_and_explains_why_unique_counting_fails():
-    assert _verdict(L.q2, lambda bars: G.diversity(bars) < 0.5)[0] is True
-    passed, message = _verdict(L.q2, lambda bars: G.unique_fraction(bars) < 0.5)
+def test_q3_accepts_a_diversity_test_and_explains_why_unique_counting_fails():
+    assert _verdict(L.q3, lambda bars: G.diversity(bars) < 0.5)[0] is True
+    passed, message = _verdict(L.q3, lambda bars: G.unique_fraction(bars) < 0.5)
     assert passed is False and "flicker" in message and "diversity" in message
-    assert _verdict(L.q2, lambda bars: False)[0] is False
-    passed, message = _verdict(L.q2, lambda bars: None)
+    assert _verdict(L.q3, lambda bars: False)[0] is False
+    passed, message = _verdict(L.q3, lambda bars: None)
     assert passed is False and "return" in message
 
 
-# ---- q3: the threshold ---------------------------------------------------------------------
-def test_q3_accepts_the_reference_and_rejects_extremes_with_reasons():
-    assert _verdict(L.q3, L.q3.answer_or_reference(____))[0] is True
-    passed, message = _verdict(L.q3, 0.05)
+# ---- q4: the threshold ---------------------------------------------------------------------
+def test_q4_accepts_the_reference_and_rejects_extremes_with_reasons():
+    assert _verdict(L.q4, L.q4.answer_or_reference(____))[0] is True
+    passed, message = _verdict(L.q4, 0.05)
     assert passed is False and "too low" in message
-    passed, message = _verdict(L.q3, 0.9)
+    passed, message = _verdict(L.q4, 0.9)
     assert passed is False and ("empty" in message or "too high" in message)
-    passed, message = _verdict(L.q3, 1.5)
+    passed, message = _verdict(L.q4, 1.5)
     assert passed is False and "between 0 and 1" in message
-    assert _verdict(L.q3, "0.5")[0] is False
+    assert _verdict(L.q4, "0.5")[0] is False
 
 
-def test_q3_reference_threshold_matches_the_real_bars_better_than_half():
+def test_q4_reference_threshold_matches_the_real_bars_better_than_half():
     generator, _ = G.load_pretrained_generator(early=True)
     probs = G.generate_bars(generator, 500, seed=3, threshold=None)
-    best = G.quality(G.binarize(probs, L.q3.answer_or_reference(____)))
+    best = G.quality(G.binarize(probs, L.q4.answer_or_reference(____)))
     half = G.quality(G.binarize(probs, 0.5))
     assert abs(best["notes per bar"] - L.REAL_NOTES_PER_BAR) < abs(half["notes per bar"] - L.REAL_NOTES_PER_BAR)
 
 
 @pytest.mark.skipif(not HAVE_CHORALES, reason="datasets not built: python -m musegen_helpers.datasets build")
-def test_q3_real_bar_numbers_are_those_of_the_data():
+def test_q4_real_bar_numbers_are_those_of_the_data():
     real = G.quality(G.chorale_bars(datasets.load_chorales()))
     assert real["notes per bar"] == pytest.approx(L.REAL_NOTES_PER_BAR, abs=0.1)
     assert real["used pitch classes"] == pytest.approx(L.REAL_PITCH_CLASSES, abs=0.1)
 
 
-# ---- q4: name the failure --------------------------------------------------------------------
-def test_q4_knows_the_winning_discriminator():
-    assert _verdict(L.q4, "winning discriminator")[0] is True
-    assert _verdict(L.q4, "  Winning Discriminator ")[0] is True
-    passed, message = _verdict(L.q4, "mode collapse")
+# ---- q2: name the failure --------------------------------------------------------------------
+def test_q2_knows_the_winning_discriminator():
+    assert _verdict(L.q2, "winning discriminator")[0] is True
+    assert _verdict(L.q2, "  Winning Discriminator ")[0] is True
+    passed, message = _verdict(L.q2, "mode collapse")
     assert passed is False and "D(real)" in message
-    passed, message = _verdict(L.q4, "overfitting")
+    passed, message = _verdict(L.q2, "overfitting")
     assert passed is False and "not one of" in message

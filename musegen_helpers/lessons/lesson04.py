@@ -1,7 +1,7 @@
-"""Exercises of lesson 04 (a GAN over piano-roll bars): the discriminator's loss, spotting mode
-collapse, choosing a binarisation threshold, naming a failure from its numbers.
+"""Exercises of lesson 04 (a GAN over piano-roll bars): the discriminator's loss (q1), naming a
+failure from its numbers (q2), spotting mode collapse (q3), choosing a binarisation threshold (q4).
 
-The checkers use numpy only; q3 loads the pretrained generator (and so Keras) when it checks.
+The checkers use numpy only; q4 loads the pretrained generator (and so Keras) when it checks.
 
 Lesson: 04_gan
 """
@@ -85,7 +85,38 @@ q1 = Exercise(
 )
 
 
-# ---- q2: spotting mode collapse ----------------------------------------------------------
+# ---- q2: which failure is it? -------------------------------------------------------------
+FAILURES = ("empty output", "winning discriminator", "mode collapse", "fragmented notes")
+
+
+def _check_failure(answer):
+    if not isinstance(answer, str):
+        raise CheckFailed(f"answer with one of the names {', '.join(map(repr, FAILURES))}.", wrong_type=True)
+    said = answer.strip().lower()
+    if said not in FAILURES:
+        raise CheckFailed(f"{answer!r} is not one of {', '.join(map(repr, FAILURES))}.")
+    if said == "winning discriminator":
+        return
+    why = {
+        "mode collapse": "mode collapse shows in the bars (diversity near 0), and a collapsed generator usually "
+                         "fools the discriminator well; here it fools it almost never",
+        "empty output": "the bars have notes (8 per bar); an empty-output generator makes silent bars",
+        "fragmented notes": "79 % of the notes are 3 steps or longer: they are not fragments",
+    }[said]
+    raise CheckFailed(f"not this one: {why}. Look at D(real), D(fake) and the losses.")
+
+
+q2 = Exercise(
+    "name the failure",
+    check=_check_failure,
+    hints=["D(real) = 0.999 and D(fake) = 0.001: how sure is the discriminator, and is it right?",
+           "A discriminator loss near 0 means it always wins; the generator's loss then keeps growing."],
+    solution='failure = "winning discriminator"',
+    reference="winning discriminator",
+)
+
+
+# ---- q3: spotting mode collapse ----------------------------------------------------------
 def _random_chorale_like(rng, n, steps=16, pitches=48):
     """Varied four-voice bars: each voice holds notes of random lengths on C major scale pitches."""
     scale_rows = [r for r in range(pitches) if (36 + r) % 12 in (0, 2, 4, 5, 7, 9, 11)]
@@ -102,7 +133,7 @@ def _random_chorale_like(rng, n, steps=16, pitches=48):
 
 
 def collapse_test_sets(n: int = 200, seed: int = 0) -> list[tuple[str, np.ndarray, bool]]:
-    """The sets of bars q2 checks a collapse detector on: ``(description, bars, collapsed?)``."""
+    """The sets of bars q3 checks a collapse detector on: ``(description, bars, collapsed?)``."""
     rng = np.random.default_rng(seed)
     varied = _random_chorale_like(rng, n)
     one = np.repeat(varied[:1], n, axis=0)
@@ -143,7 +174,7 @@ def _check_collapse(answer):
                               f"{'is' if collapsed else 'is not'}.")
 
 
-q2 = Exercise(
+q3 = Exercise(
     "detect mode collapse",
     check=_check_collapse,
     hints=["G.unique_fraction(bars) counts bars that differ in at least one cell. Is one cell enough to "
@@ -155,7 +186,7 @@ q2 = Exercise(
 )
 
 
-# ---- q3: a binarisation threshold -------------------------------------------------------
+# ---- q4: a binarisation threshold -------------------------------------------------------
 #: Quality numbers of the real chorale bars (all 4/4 bars of datasets.load_chorales(), C2–B5):
 #: tests/test_lesson04.py checks them against the data.
 REAL_NOTES_PER_BAR = 15.5
@@ -167,7 +198,7 @@ TOLERANCE = 0.20
 
 
 def threshold_probabilities() -> np.ndarray:
-    """The chances q3 is about: the *early* pretrained generator (one epoch of training, unsure of
+    """The chances q4 is about: the *early* pretrained generator (one epoch of training, unsure of
     itself) on 500 noise vectors of seed 3. Computed once, then cached."""
     if not _probabilities_cache:
         from ..models import gan as G
@@ -177,7 +208,7 @@ def threshold_probabilities() -> np.ndarray:
 
 
 def threshold_quality(threshold: float, probabilities=None) -> dict[str, float]:
-    """The quality numbers of the bars q3's chances give at one threshold."""
+    """The quality numbers of the bars q4's chances give at one threshold."""
     from ..models import gan as G
 
     p = threshold_probabilities() if probabilities is None else probabilities
@@ -206,7 +237,7 @@ def _check_threshold(answer):
                           "Aim for both within 20 %.")
 
 
-q3 = Exercise(
+q4 = Exercise(
     "choose a binarisation threshold",
     check=_check_threshold,
     hints=["Print G.quality(G.binarize(early_probs, t)) for thresholds between 0.25 and 0.5 in steps of 0.025.",
@@ -215,35 +246,4 @@ q3 = Exercise(
            "Between 0.3 (too many notes) and 0.4 (too few)."],
     solution="threshold = 0.35   # about 14.7 notes and 7.0 pitch classes per bar, Bach's 15.5 and 7.0",
     reference=0.35,
-)
-
-
-# ---- q4: which failure is it? -------------------------------------------------------------
-FAILURES = ("empty output", "winning discriminator", "mode collapse", "fragmented notes")
-
-
-def _check_failure(answer):
-    if not isinstance(answer, str):
-        raise CheckFailed(f"answer with one of the names {', '.join(map(repr, FAILURES))}.", wrong_type=True)
-    said = answer.strip().lower()
-    if said not in FAILURES:
-        raise CheckFailed(f"{answer!r} is not one of {', '.join(map(repr, FAILURES))}.")
-    if said == "winning discriminator":
-        return
-    why = {
-        "mode collapse": "mode collapse shows in the bars (diversity near 0), and a collapsed generator usually "
-                         "fools the discriminator well; here it fools it almost never",
-        "empty output": "the bars have notes (8 per bar); an empty-output generator makes silent bars",
-        "fragmented notes": "79 % of the notes are 3 steps or longer: they are not fragments",
-    }[said]
-    raise CheckFailed(f"not this one: {why}. Look at D(real), D(fake) and the losses.")
-
-
-q4 = Exercise(
-    "name the failure",
-    check=_check_failure,
-    hints=["D(real) = 0.999 and D(fake) = 0.001: how sure is the discriminator, and is it right?",
-           "A discriminator loss near 0 means it always wins; the generator's loss then keeps growing."],
-    solution='failure = "winning discriminator"',
-    reference="winning discriminator",
 )

@@ -184,14 +184,20 @@ def chorale_bars(chorales: Iterable[Piece], steps_per_bar: int = STEPS_PER_BAR, 
 def _as_rolls(bars, threshold: float = 0.5) -> np.ndarray:
     """Bars as a boolean array ``(n, steps, pitches)``; accepts one bar, a trailing channel
     axis, and probabilities (binarised at ``threshold``)."""
+    b = _bars_3d(bars)
+    return b if b.dtype == bool else b > threshold
+
+
+def _bars_3d(bars) -> np.ndarray:
+    """``(n, steps, pitches)`` from bars with or without the channel axis, or from one bar."""
     b = np.asarray(bars)
-    if b.ndim == 4 and b.shape[-1] == 1:
+    if b.ndim in (3, 4) and b.shape[-1] == 1:   # the Conv2D channel axis (no bar has 1 pitch)
         b = b[..., 0]
     if b.ndim == 2:
         b = b[None]
     if b.ndim != 3:
         raise ValueError(f"bars must have shape (bars, steps, pitches[, 1]); got {np.asarray(bars).shape}.")
-    return b if b.dtype == bool else b > threshold
+    return b
 
 
 def bar_to_piece(bar, lowest_pitch: int = LOWEST_PITCH, steps_per_bar: int = STEPS_PER_BAR, *,
@@ -811,11 +817,7 @@ def plot_bars(bars, lowest_pitch: int = LOWEST_PITCH, ncols: int = 8, titles: Se
     """
     import matplotlib.pyplot as plt
 
-    b = np.asarray(bars)
-    if b.ndim == 4:
-        b = b[..., 0]
-    if b.ndim == 2:
-        b = b[None]
+    b = _bars_3d(bars)
     n = len(b)
     ncols = max(1, min(ncols, n))
     nrows = int(math.ceil(n / ncols))

@@ -115,7 +115,7 @@ class _Store:
         self.part_labels = list(part_labels)
         self.report = report or {}
         self._tokens_loader = tokens_loader
-        self._token_cache: dict[int, list[np.ndarray]] = {}
+        self._token_cache: dict[int, dict] = {}
         self._id_index: dict[str, int] | None = None
 
     def __len__(self) -> int:
@@ -142,25 +142,30 @@ class _Store:
                      title=m["title"], source=m["source"],
                      tempo_changes=[tuple(c) for c in m.get("tempo_changes", [])], meta=dict(m))
 
-    def tokens(self, steps_per_quarter: int) -> list[np.ndarray]:
-        """Tokens of every piece (read-only arrays), computed once per grid and cached."""
-        if steps_per_quarter not in self._token_cache:
-            stored = None
-            if steps_per_quarter == CACHED_STEPS_PER_QUARTER and self._tokens_loader is not None:
-                stored = self._tokens_loader()
+    def tokens(self, steps_per_quarter: int, indices: Iterable[int]) -> list[np.ndarray]:
+        """Tokens of the given pieces (read-only arrays), each computed once per grid and kept.
+
+        The 16th-note grid comes precomputed with the shipped data; any other grid is encoded
+        here, only for the pieces asked for.
+        """
+        cache = self._token_cache.setdefault(steps_per_quarter, {})
+        if steps_per_quarter == CACHED_STEPS_PER_QUARTER and self._tokens_loader is not None \
+                and not cache.get("_loaded"):
+            stored = self._tokens_loader()
             if stored is not None:
                 flat, offsets = stored
                 flat = flat.astype(np.int32)
-                flat.flags.writeable = False  # views share one buffer; copy before editing
-                out = [flat[offsets[i]:offsets[i + 1]] for i in range(len(self))]
-            else:
-                out = []
-                for i in range(len(self)):
-                    t = melody_to_tokens(self.piece(i), steps_per_quarter)
-                    t.flags.writeable = False
-                    out.append(t)
-            self._token_cache[steps_per_quarter] = out
-        return self._token_cache[steps_per_quarter]
+                flat.flags.writeable = False  # the views share one buffer; copy one before editing
+                cache.update((i, flat[offsets[i]:offsets[i + 1]]) for i in range(len(self)))
+            cache["_loaded"] = True
+        out = []
+        for i in indices:
+            if i not in cache:
+                t = melody_to_tokens(self.piece(i), steps_per_quarter)
+                t.flags.writeable = False
+                cache[i] = t
+            out.append(cache[i])
+        return out
 
     @classmethod
     def from_pieces(cls, name: str, pieces: Sequence[Piece], metas: Sequence[dict],
@@ -293,8 +298,7 @@ class Dataset:
         if int(steps_per_quarter) != steps_per_quarter or steps_per_quarter < 1:
             raise ValueError(f"steps_per_quarter must be a whole number >= 1 (4 = sixteenth notes), "
                              f"got {steps_per_quarter!r}.")
-        all_tokens = self._store.tokens(int(steps_per_quarter))
-        return [all_tokens[i] for i in self._indices.tolist()]
+        return self._store.tokens(int(steps_per_quarter), self._indices.tolist())
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}
@@ -752,6 +756,24 @@ def _has_repeats(score) -> bool:
         bool(score.spannerBundle.getByClass(spanner.RepeatBracket))
 
 
+def _start_at_zero(notes: list[Note], pickup: float, time_signature: Sequence[int]) -> tuple[list[Note], float, float]:
+    """Move a tune that opens with a rest so that its first note is at 0, as every tune is.
+
+    Returns ``(notes, pickup, rest)``: the first bar line, which lay ``pickup`` quarter notes in
+    (or one bar in, without an upbeat), now lies ``rest`` earlier, so the tune has an upbeat of
+    that length (0 when the bar line falls on the first note).
+    """
+    rest = min((n.start for n in notes), default=0.0)
+    if rest <= 0:
+        return notes, pickup, 0.0
+    bar = time_signature[0] * 4.0 / time_signature[1]
+    first_bar_line = pickup if pickup > 0 else bar
+    new_pickup = (first_bar_line - rest) % bar
+    if abs(new_pickup) < 1e-9 or abs(new_pickup - bar) < 1e-9:
+        new_pickup = 0.0
+    return [replace(n, start=n.start - rest) for n in notes], float(new_pickup), float(rest)
+
+
 def _fingerprint(pitches, starts, durations, parts) -> str:
     """Hash of the music up to transposition: parts, pitches relative to the first, rhythm."""
     ref = pitches[0] if pitches else 0
@@ -864,10 +886,14 @@ def _process_abc(task: dict) -> dict:
         family = f"oneill:{number}"
         extra.update({"oneill_number": int(number) if number.isdigit() else number,
                       "rhythm": fields.get("R")})
+    notes = [Note(p, s, d) for p, s, d in zip(pitches, starts, durs)]
+    notes, pickup, rest = _start_at_zero(notes, pickup, ts or [4, 4])
+    if rest:
+        extra["leading_rest"] = rest  # quarter notes of silence removed before the first note
     meta = {
         "id": tid, "title": title, "collection": collection, "key": key,
         "meter": f"{ts[0]}/{ts[1]}" if ts else "none",
-        "bars": _bars(max(a + b for a, b in zip(starts, durs)), pickup, ts or [4, 4]), "family": family,
+        "bars": _bars(max(n.end for n in notes), pickup, ts or [4, 4]), "family": family,
         "split": split_of(family), "pickup": pickup, "tempo": tempo,
         "time_signature": ts or [4, 4], "source": f"music21 corpus {task['file']} X:{task['x']}",
         "grace_notes_dropped": graces, "repeats": repeats,
@@ -877,7 +903,6 @@ def _process_abc(task: dict) -> dict:
     if chords:
         meta["chords_reduced"] = chords
     meta.update({k: v for k, v in extra.items() if v is not None})
-    notes = [Note(p, s, d) for p, s, d in zip(pitches, starts, durs)]
     return _finish(task, notes, meta)
 
 
@@ -903,7 +928,7 @@ def _chorale_catalogue() -> tuple[dict, dict]:
 
 
 def _process_chorale(task: dict) -> dict:
-    from music21 import converter, key as m21key, stream
+    from music21 import converter, key as m21key
 
     tid = f"bach/{task['stem']}"
     path = _corpus_dir() / task["file"]
@@ -967,6 +992,7 @@ def _process_chorale(task: dict) -> dict:
     titles, riemenschneider = task["catalogue"]
     title = titles.get(bwv) or titles.get(base) or \
         (score.metadata.title if score.metadata is not None and score.metadata.title else "") or f"BWV {bwv}"
+    notes, pickup, rest = _start_at_zero(notes, pickup, ts or [4, 4])
     meta = {
         "id": tid, "title": title, "collection": "bach", "key": key,
         "meter": f"{ts[0]}/{ts[1]}" if ts else "none",
@@ -975,6 +1001,7 @@ def _process_chorale(task: dict) -> dict:
         "source": f"music21 corpus {task['file']}", "bwv": bwv,
         "riemenschneider": riemenschneider.get(bwv) or riemenschneider.get(base),
         "parts_by": mapped_by, "grace_notes_dropped": graces, "repeat_signs": repeats,
+        "leading_rest": rest or None,
     }
     if meter_changes:
         meta["meter_changes"] = meter_changes
@@ -1202,7 +1229,7 @@ def build(out_dir: str | os.PathLike | None = None, limit: int | None = None, wo
     seconds = time.perf_counter() - started
     summary = {"melodies": melody_info, "chorales": cinfo, "seconds": seconds, "workers": workers}
     if manifest:
-        _write_manifest(out, summary)
+        _write_manifest(out, seconds, workers)
     return summary
 
 
@@ -1223,10 +1250,39 @@ def _licence_text(relative: str) -> str:
     return "\n".join("> " + line if line.strip() else ">" for line in "\n".join(body).strip().splitlines())
 
 
-def _write_manifest(out: Path, summary: dict) -> None:
+def _caveats(pieces: list[dict]) -> list[str]:
+    """Lines for the manifest: what was changed in the tunes that were kept."""
+    n = len(pieces)
+    count = (lambda test: sum(1 for m in pieces if test(m)))
+    graces = sum(m.get("grace_notes_dropped", 0) for m in pieces)
+    not_expanded = [m["id"] for m in pieces if str(m.get("repeats", "")).startswith("not expanded")]
+    lines = [
+        f"* {count(lambda m: m.get('repeats') == 'expanded')} of {n} tunes had their repeats written out; "
+        f"{len(not_expanded)} could not be (kept as written: {', '.join(f'`{i}`' for i in not_expanded) or '—'}).",
+        f"* {graces} grace notes left out, in {count(lambda m: m.get('grace_notes_dropped'))} tunes.",
+        f"* {count(lambda m: m.get('pickup', 0) > 0)} tunes open with an upbeat; "
+        f"{count(lambda m: m.get('leading_rest'))} opened with a rest, now removed (`leading_rest`).",
+        f"* {count(lambda m: m.get('meter') == 'none')} tunes in free meter (`M: none`), "
+        f"{count(lambda m: m.get('meter_changes'))} with written meter changes, "
+        f"{count(lambda m: m.get('chords_reduced'))} with chords reduced to their top note.",
+    ]
+    essen = [m for m in pieces if m.get("collection") == "essen"]
+    if essen:
+        minor = sum(1 for m in essen if (m.get("key") or "").endswith("minor"))
+        lines.append(f"* Essen modes guessed from the third: {len(essen) - minor} major, {minor} minor.")
+    return lines
+
+
+def _write_manifest(out: Path, seconds: float, workers: int) -> None:
+    """Write ``MANIFEST.md`` from the data files in ``out`` (counts, checksums, licences)."""
     from .midi_io import _atomic_write
 
-    mel, cho = summary["melodies"], summary["chorales"]
+    docs = {}
+    for stem in (MELODIES_STEM, CHORALES_STEM):
+        with open(out / f"{stem}.json", encoding="utf-8") as fh:
+            docs[stem] = json.load(fh)
+    mel, cho = docs[MELODIES_STEM]["build"], docs[CHORALES_STEM]["build"]
+    summary = {"seconds": seconds, "workers": workers}
     lines = [
         "# Datasets — manifest",
         "",
@@ -1304,6 +1360,10 @@ def _write_manifest(out: Path, summary: dict) -> None:
         "* Chorales: only scores with exactly four parts named Soprano/Alto/Tenor/Bass (or, without",
         "  names, four parts ordered by average pitch) are kept; parts are labelled S, A, T, B.",
         "",
+        "## Kept, with changes",
+        "",
+        *_caveats(docs[MELODIES_STEM]["pieces"]),
+        "",
         "## Left out",
         "",
         "| dataset | reason | tunes |",
@@ -1321,8 +1381,9 @@ def _write_manifest(out: Path, summary: dict) -> None:
         "## Sources and licences",
         "",
         "All music comes from the corpus shipped with music21 (BSD-licensed software; the corpus",
-        "files keep their own terms). Commercial use may be restricted: the course is non-commercial",
-        "teaching material.",
+        "files keep their own terms). These data files are **not** covered by the licence of the",
+        "course's code: the Essen encodings are licensed for non-commercial use only, and the notices",
+        "below apply. Use them for teaching and study.",
         "",
         "**Essen folk song collection** (`music21/corpus/essenFolksong/`), its `license.txt` says:",
         "",

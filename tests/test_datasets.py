@@ -124,16 +124,29 @@ def _music21_abc_notes(meta):
     path = datasets._corpus_dir() / m.group(1)
     handler = abcFormat.ABCFile(abcVersion=(2, 1, 0)).readstr(path.read_text(encoding="utf-8"),
                                                               number=int(m.group(2)))
+    from music21 import tie
+
     score = translate.abcToStreamScore(handler)
     if meta["repeats"] == "expanded":
         score = score.expandRepeats()
-    flat = score.parts[0].stripTies(inPlace=False).flatten()
+    part = score.parts[0]
+    # Transcribers write slurs as ties ("G3-A"); music21's stripTies would swallow the A into the G.
+    # A tie joins two notes only when they have the same pitch, so break the others first.
+    sounding = [n for n in part.recurse().notes if n.duration.quarterLength > 0]
+    for a, b in zip(sounding, sounding[1:]):
+        if a.tie is not None and a.tie.type in ("start", "continue") and \
+                max(p.midi for p in a.pitches) != max(p.midi for p in b.pitches):
+            a.tie = None if a.tie.type == "start" else tie.Tie("stop")
+            if b.tie is not None:
+                b.tie = None if b.tie.type == "stop" else tie.Tie("start")
+    flat = part.stripTies(inPlace=False).flatten()
+    rest = meta.get("leading_rest", 0.0)
     out = []
     for n in flat.notes:
         if n.duration.quarterLength == 0:
             continue
         pitch = max(p.midi for p in n.pitches)
-        out.append((pitch, float(Fraction(flat.elementOffset(n))), float(Fraction(n.duration.quarterLength))))
+        out.append((pitch, float(Fraction(flat.elementOffset(n))) - rest, float(Fraction(n.duration.quarterLength))))
     return sorted(out, key=lambda n: (n[1], n[0]))
 
 

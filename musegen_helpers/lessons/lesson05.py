@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import metrics as M
 from ..exercises import ____, CheckFailed, Exercise, check_function, check_number
-from ..music import Note, Piece, melody, note_name
+from ..music import Note, Piece, melody
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "through_tokens", "mystery_sets", "overlap_quiz", "copy_quiz",
            "SIGN_TEST_ANSWERS"]
@@ -161,11 +161,9 @@ _MYSTERY_SEED = 2024
 def _scramble(tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The mystery generator: a real tune with its notes in a random order (same rhythm, same
     notes, different order)."""
-    from ..representation import is_onset_token
-
     out = np.array(tokens)
-    onsets = np.flatnonzero([is_onset_token(int(t)) for t in out])
-    out[onsets] = rng.permutation(out[onsets])
+    notes = np.flatnonzero(out <= 127)  # pitch tokens; rests, holds and END stay where they are
+    out[notes] = rng.permutation(out[notes])
     return out
 
 
@@ -240,8 +238,8 @@ def _check_feature(answer):
                         f"{mine['generated_mean']:.3g}), but features have different units (semitones, shares, "
                         "bits): what counts is the difference compared with how much real tunes vary among "
                         "themselves — which is what the overlapped area measures.")
-    if mine["overlap"] > 0.8:
-        message += " The feature that differs most is where the two curves part the most (lowest OA)."
+        if mine["overlap"] > 0.8:
+            message += " The feature that differs most is where the two curves part the most (lowest OA)."
     raise CheckFailed(message)
 
 
@@ -276,12 +274,10 @@ def _plain_duple(piece: Piece) -> bool:
 def _vary(tokens: np.ndarray, after: int) -> np.ndarray:
     """Change every second note from step ``after`` on to the next higher pitch the tune uses:
     an overfitted model that recites the start of a tune, then drifts."""
-    from ..representation import is_onset_token
-
     out = np.array(tokens)
-    ladder = sorted({int(t) for t in out if is_onset_token(int(t))})
-    onsets = [i for i in range(after, len(out)) if is_onset_token(int(out[i]))]
-    for i in onsets[::2]:
+    ladder = sorted({int(t) for t in out if t <= 127})
+    notes = [i for i in range(after, len(out)) if out[i] <= 127]
+    for i in notes[::2]:
         higher = [p for p in ladder if p > out[i]]
         out[i] = higher[0] if higher else ladder[-2] if len(ladder) > 1 else out[i]
     return out
@@ -296,9 +292,10 @@ def _copy_quiz_cached():
     # The source comes from the first 1000 tunes of the dataset, so that fast mode's smaller
     # training set (the notebook loads at least 1000 tunes) holds it too.
     first = load_melodies(limit=1000).split("train")
+    first_tokens = first.tokens()
     source = next(i for i, piece in enumerate(first)
-                  if _plain_duple(piece) and 160 <= len(first.tokens()[i]) <= MAX_STEPS)
-    copier = _vary(first.tokens()[source][:MAX_STEPS], _COPIED_STEPS)
+                  if _plain_duple(piece) and 160 <= len(first_tokens[i]) <= MAX_STEPS)
+    copier = _vary(first_tokens[source][:MAX_STEPS], _COPIED_STEPS)
     # Decoys: held-out tunes (never in training) that share no 2-bar passage with any training
     # tune — what a model that learnt the style without copying would write.
     test = melodies.split("test")

@@ -217,8 +217,10 @@ here, so what you hear is exactly your progression):
 """),
 ("code", r"""
 chords_only = q2.answer_or_reference(my_progression)
-chorale = compose("C major", chords_only, bars=len(chords_only) if isinstance(chords_only, list) else 8,
-                  seed=SEED, tempo=80, harmonize="chorale", rules=RuleSet(cadence=False))
+if isinstance(chords_only, str):                     # "I IV V I" or "I, IV, V, I" work too
+    chords_only = chords_only.replace(",", " ").replace("–", " ").replace("-", " ").split()
+chorale = compose("C major", list(chords_only), bars=len(chords_only), seed=SEED, tempo=80,
+                  harmonize="chorale", rules=RuleSet(cadence=False))
 print("chords:", " ".join(c["symbol"] for c in chorale.meta["chords"]))
 listen(chorale)
 """),
@@ -368,20 +370,23 @@ def make_rule_based_piece(tonic, mode, progression, tempo, seed, chord_tones, pa
                    harmonize=satb, accompaniment=not satb)
 
 
-narrow = widgets.Layout(width="auto")
+def width(pixels):
+    return widgets.Layout(width=f"{pixels}px")
+
+
 composer = music_controls(make_rule_based_piece, {
-    "tonic": widgets.Text(value="C", description="key", layout=widgets.Layout(width="140px")),
+    "tonic": widgets.Text(value="C", description="key", layout=width(150)),
     "mode": widgets.Dropdown(options=["major", "minor", "dorian", "phrygian", "lydian", "mixolydian"],
-                             value="major", description="mode"),
-    "progression": widgets.Dropdown(options=list(PRESETS), value="pop", description="chords"),
-    "tempo": widgets.IntSlider(value=100, min=40, max=200, step=4, description="tempo"),
-    "seed": widgets.IntText(value=SEED, description="seed", layout=widgets.Layout(width="160px")),
-    "chord_tones": widgets.Checkbox(value=True, description="chord tones", indent=False, layout=narrow),
-    "passing_tones_resolve": widgets.Checkbox(value=True, description="passing tones resolve", indent=False,
-                                              layout=narrow),
-    "steps": widgets.FloatSlider(value=3.0, min=0.0, max=10.0, step=0.5, description="steps"),
-    "cadence": widgets.Checkbox(value=True, description="cadence", indent=False, layout=narrow),
-    "satb": widgets.Checkbox(value=False, description="SATB", indent=False, layout=narrow),
+                             value="major", description="mode", layout=width(220)),
+    "progression": widgets.Dropdown(options=list(PRESETS), value="pop", description="chords", layout=width(220)),
+    "tempo": widgets.IntSlider(value=100, min=40, max=200, step=4, description="tempo", layout=width(250)),
+    "seed": widgets.IntText(value=SEED, description="seed", layout=width(140)),
+    "chord_tones": widgets.Checkbox(value=True, description="chord tones", indent=False, layout=width(105)),
+    "passing_tones_resolve": widgets.Checkbox(value=True, description="passing tones", indent=False,
+                                              layout=width(115)),
+    "steps": widgets.FloatSlider(value=3.0, min=0.0, max=10.0, step=0.5, description="steps", layout=width(230)),
+    "cadence": widgets.Checkbox(value=True, description="cadence", indent=False, layout=width(80)),
+    "satb": widgets.Checkbox(value=False, description="SATB", indent=False, layout=width(70)),
 })
 composer
 """),
@@ -405,18 +410,20 @@ Our teachers are folk tunes (see `datasets/MANIFEST.md`), split into *train* (to
 """),
 ("code", r"""
 from musegen_helpers.datasets import load_melodies
-from musegen_helpers.ngram import KneserNey, MarkovChain, WittenBell, bits_per_token, longest_shared_ngram
-from musegen_helpers.representation import tokens_to_melody, token_names
+from musegen_helpers.ngram import (KneserNey, MarkovChain, WittenBell, best_kneser_ney, bits_per_token,
+                                   longest_shared_ngram)
+from musegen_helpers.representation import HOLD, tokens_to_melody
 
 melodies = load_melodies()
 train = melodies.split("train")
 valid = melodies.split("valid")
-train = train[:pick(len(train), 800)]         # fast mode learns from fewer tunes
-valid = valid[:pick(len(valid), 200)]
-train_tokens, valid_tokens = train.tokens(), valid.tokens()
+train = train[::pick(1, 10)]       # fast mode learns from every 10th tune only
+valid = valid[::pick(1, 5)]
+train_tokens, valid_tokens = train.tokens(), valid.tokens()   # 16th-note event tokens, as in lesson 01
 print(f"learning from {len(train)} tunes ({sum(map(len, train_tokens)):,} tokens); "
       f"held out: {len(valid)} tunes ({sum(map(len, valid_tokens)):,} tokens)")
-listen(train[0])
+first = train[0]
+listen(first.slice(0, 8 * first.bar_length), f"{first.title} (first 8 bars)")
 """),
 ("md", r"""
 ### 5a. What follows what: a transition table
@@ -448,8 +455,8 @@ q4.check(count_transitions)
 # q4.solution()
 """),
 ("md", r"""
-Divide each row by its total and the table becomes the chain: row *a* is the probability of every next
-pitch after *a*. Dark squares near the diagonal are steps; the diagonal itself is repeated notes.
+Divide each row by its total and the table becomes the chain: row *a* holds the probability of every
+next pitch after *a*. Dark squares next to the diagonal are steps; the diagonal itself is repeated notes.
 """),
 ("code", r"""
 pitch_lines = [[n.pitch for n in tune.notes] for tune in train]
@@ -484,56 +491,87 @@ for _ in range(31):
 listen(melody(line, durations=0.5), "an order-1 chain over pitches, in eighth notes")
 """),
 ("md", r"""
-Locally plausible, globally aimless: every step is one a folk singer might take, but the tune has no
-rhythm, no phrase, no home. Two fixes: put rhythm back in, and look further back than one note.
+Locally plausible, globally aimless: every step is one a folk singer might take, but there is no rhythm,
+no phrase, no home. Two fixes: put the rhythm back, and look further back than one note.
 
-### 5b. Tokens and higher orders
+### 5b. A chain of notes, order 1 to 5
 
-On event tokens (lesson 01: a pitch starts a note, `_` holds it, `R` rests, one token per sixteenth
-note) the chain learns rhythm too: how many `_` follow a note. `MarkovChain(order=k)` looks at the
-last *k* tokens. Here is what its order-1 table says can follow a G4:
+Make each **note** one token: its pitch *and* its length, e.g. (G4, a quarter note = 4 sixteenths); a
+rest is a token too. A chain of order *k* then picks the next note from the *k* notes before it.
+(Lesson 01's tokens — one per 16th-note step — work too, but then order 5 sees barely more than one
+note; section 5c uses them.)
 """),
 ("code", r"""
+def note_events(tokens):
+    "16th-note tokens -> one (pitch or REST, length in 16th steps) pair per note or rest."
+    tokens = np.asarray(tokens)
+    starts = np.flatnonzero(tokens != HOLD)
+    lengths = np.diff(np.append(starts, len(tokens)))
+    return list(zip(tokens[starts].tolist(), lengths.tolist()))
+
+
+def notes_to_piece(note_tokens, title=""):
+    "Note tokens back to 16th-note tokens, then to a Piece."
+    steps = [t for i in note_tokens for t in [vocabulary[i][0]] + [HOLD] * (vocabulary[i][1] - 1)]
+    return tokens_to_melody(steps, tempo=160, title=title)
+
+
+train_events = [note_events(t) for t in train_tokens]
+vocabulary = sorted({event for tune in train_events for event in tune})   # every (pitch, length) seen
+number_of = {event: i for i, event in enumerate(vocabulary)}
+note_tunes = [np.array([number_of[event] for event in tune]) for tune in train_events]
+print(f"{len(vocabulary)} different notes (pitch + length) in {sum(map(len, note_tunes)):,} notes; "
+      f"the first tune starts {train_events[0][:4]}")
+
 orders = [1, 2, 3, 4, 5]
-chains = {k: MarkovChain(order=k).fit(train_tokens) for k in orders}
-after_g4 = chains[1].transition_table()[(67,)]
-print("after G4:", ", ".join(f"{token_names([t])[0]} {p:.2f}" for t, p in list(after_g4.items())[:6]))
+chains = {k: MarkovChain(order=k, vocab_size=len(vocabulary)).fit(note_tunes) for k in orders}
 """),
 ("md", r"""
-Now sample 8 bars (128 sixteenth-note steps) at each order and listen. For each sample we also ask
-`longest_shared_ngram`: what is the longest run of tokens in the sample that appears, note for note,
-in **one** training tune? A long run means the chain is not composing but quoting.
+Sample 40 notes at each order and listen. For each sample we also ask `longest_shared_ngram`: what is
+the longest run of notes in the sample that appears, note for note, in **one** training tune? A long run
+means the chain is not composing but quoting.
 """),
 ("code", r"""
-samples, copied = {}, {}
-fig, axes = plt.subplots(len(orders), 1, figsize=(10, 2.0 * len(orders)), sharex=True)
+samples, sampled, copied = {}, {}, {}
+fig, axes = plt.subplots(len(orders), 1, figsize=(10, 1.9 * len(orders)))
 for ax, k in zip(axes, orders):
-    tokens = chains[k].sample(length=128, seed=SEED)
-    samples[k] = tokens_to_melody(tokens, tempo=110)
-    copied[k] = longest_shared_ngram(tokens, train_tokens)
-    plot_piano_roll(samples[k], ax=ax, title=f"order {k}: longest passage copied from one tune = "
-                                              f"{copied[k].length} steps ({copied[k].length / 4:g} quarter notes)")
+    sampled[k] = chains[k].sample(length=40, seed=SEED)
+    copied[k] = longest_shared_ngram(sampled[k], note_tunes)
+    samples[k] = notes_to_piece(sampled[k])
+    plot_piano_roll(samples[k], ax=ax, title=f"order {k}: copies {copied[k].length} notes in a row from one tune")
 plt.tight_layout()
 plt.show()
 for k in orders:
-    print(f"order {k}:")
+    print(f"order {k}: longest passage copied from one training tune = {copied[k].length} notes")
     display(play(samples[k]))
 """),
 ("md", r"""
-* **Order 1** wanders: it knows the last token only, so it cannot even count how long a note has lasted.
-* **Order 3–5** sound like folk tunes — partly because they *are* folk tunes: the copied run grows with
-  the order. Let us look at the longest copy of the highest order, next to the tune it came from.
+* **Order 1** wanders: each note only knows the note before it, so phrases never form.
+* **Order 2–3** sound like folk tunes — each short turn of phrase comes from some real tune.
+* **Order 4–5** sound *too* good: look at the copy lengths. With five notes of context, most contexts
+  occur in one training tune only, so there is nothing to choose from — the chain recites that tune.
+  Here is the longest copy of the highest order, shaded in the sample and in the tune it came from:
 """),
 ("code", r"""
 k = orders[-1]
-match = copied[k]
-source = train[match.tune]
-start_q = match.position / 4                          # steps -> quarter notes
-print(f"order {k} copied {match.length} steps ({match.length / 4:g} quarter notes) from "
-      f"'{source.title}', starting at quarter note {start_q:g}")
-fig, axes = plt.subplots(1, 2, figsize=(11, 2.6), sharey=True)
+copy = copied[k]
+source = note_tunes[copy.tune]
+passage = source[copy.position:copy.position + copy.length]
+windows = np.lib.stride_tricks.sliding_window_view(sampled[k], copy.length)
+at = int(np.flatnonzero((windows == passage).all(axis=1))[0])     # where the passage sits in the sample
+
+
+def quarters(note_tokens):
+    "Total length of some note tokens, in quarter notes."
+    return sum(vocabulary[i][1] for i in note_tokens) / 4
+
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 2.6), sharey=True)
 plot_piano_roll(samples[k], ax=axes[0], title=f"order-{k} sample")
-plot_piano_roll(tokens_to_melody(train_tokens[match.tune], tempo=110), ax=axes[1], title=f"training tune: {source.title}")
+plot_piano_roll(notes_to_piece(source), ax=axes[1], title=f"training tune: {train[copy.tune].title}")
+axes[0].axvspan(quarters(sampled[k][:at]), quarters(sampled[k][:at + copy.length]), color="gold", alpha=0.3)
+axes[1].axvspan(quarters(source[:copy.position]), quarters(source[:copy.position + copy.length]),
+                color="gold", alpha=0.3)
 plt.tight_layout()
 plt.show()
 """),
@@ -541,17 +579,19 @@ plt.show()
 ### Your turn: the Markov chain as an instrument
 
 Move the order and the **temperature** (below 1: play it safe, pick the likeliest continuations; above 1:
-take risks). Order 0 or 6 is not one of the chains fitted above — the widget says so.
+take risks). Try order 0 or 6: they are not among the chains fitted above, and the widget says so.
 """),
 ("code", r"""
 def make_markov_piece(order, temperature, seed):
     if order not in chains:
-        raise ValueError(f"order {order} was not fitted: choose an order from {min(chains)} to {max(chains)} "
-                         "(order 0 would ignore the previous tokens entirely).")
-    tokens = chains[order].sample(length=128, seed=seed, temperature=temperature)
-    copy = longest_shared_ngram(tokens, train_tokens)
-    return tokens_to_melody(tokens, tempo=110, title=f"order {order}, temperature {temperature:g}, seed {seed}: "
-                                                     f"copies up to {copy.length / 4:g} quarter notes of one tune")
+        raise ValueError(f"there is no order-{order} chain: choose an order from {min(chains)} to {max(chains)} "
+                         "(order 0 would ignore the previous notes entirely).")
+    if seed < 0:
+        raise ValueError(f"the seed must be a whole number >= 0, got {seed}.")
+    note_tokens = chains[order].sample(length=40, seed=seed, temperature=temperature)
+    copy = longest_shared_ngram(note_tokens, note_tunes)
+    return notes_to_piece(note_tokens, title=f"order {order}, temperature {temperature:g}, seed {seed}: "
+                                             f"copies {copy.length} notes in a row from one tune")
 
 
 markov = music_controls(make_markov_piece, {
@@ -569,51 +609,55 @@ markov.controls["order"].value = 3
 ("md", r"""
 ### 5c. Held-out bits per token: how well does each order predict new tunes?
 
-Listening is the final judge, but it is slow and subjective. A number: give the model a held-out tune
-token by token, and at each step ask how much probability it gave to the token that really came. Its
-average $-\log_2 p$ is the **bits per token** — how many yes/no questions the model would need to guess
-each step. Fewer bits = better predictions. (A model that guesses uniformly among 131 tokens needs
-$\log_2 131 \approx 7$ bits.)
+Listening is the final judge, but it is slow and subjective. A number: feed the model a held-out tune
+token by token, and at each step ask how much probability it gave to the token that really came next.
+The average $-\log_2 p$ is the **bits per token** — how many yes/no questions the model needs to guess
+each step. Fewer bits = better predictions; guessing uniformly among the 131 tokens costs
+$\log_2 131 \approx 7$ bits.
+
+From here on a token is again one **16th-note step** (lesson 01's event tokens), because that is the
+unit lesson 03's LSTM is measured in. A context must then be much longer to cover the same music: 16
+tokens are one bar of 4/4.
 
 A plain Markov chain gives probability **0** to anything it never saw after a context, and
 $-\log_2 0 = \infty$: one unseen continuation in the held-out tunes and its score is infinite. Three
 fixes, from crude to clever:
 
-* **add-k smoothing** — pretend every continuation was seen *k* extra times;
-* **Witten–Bell** — mix in the shorter context, trusting a context more the fewer different tokens followed it;
-* **Kneser–Ney** (Chen & Goodman 1998) — subtract a fixed *discount* from every count and give that mass to
-  the shorter context, estimated from how many *different* contexts a token follows. The classic best
+* **add-k smoothing** — pretend every token was seen *k* extra times after every context;
+* **Witten–Bell** — mix in the next-shorter context, trusting a context more the more often it was seen
+  compared with how many different tokens followed it;
+* **Kneser–Ney** (Chen & Goodman 1998) — subtract a fixed *discount* from every count and give that mass
+  to the shorter context, which counts in how many *different* contexts a token appeared. The classic best
   n-gram model, and lesson 03's baseline for the LSTM.
 
-(For n-gram models the **order** counts the predicted token too: a Markov chain of order *k* is an
-n-gram of order *k* + 1.)
+n-gram models count the predicted token in their order: a Markov chain of order *k* is an n-gram with
+*n* = *k* + 1. (`best_kneser_ney` fits every order at once from one set of counts.)
 """),
 ("code", r"""
-ngram_orders = pick([1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32], [1, 2, 3, 4, 6, 8, 12])
+ngram_orders = pick([1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32], [1, 2, 3, 4, 6, 8, 12])
 
+plain = bits_per_token(MarkovChain(order=2).fit(train_tokens), valid_tokens)
+print(f"order-2 Markov chain without smoothing: {plain} bits per token\n")
 markov_bits = {k: bits_per_token(MarkovChain(order=k, add_k=0.01).fit(train_tokens), valid_tokens) for k in orders}
-markov_plain = {k: bits_per_token(chains[k], valid_tokens) for k in orders}           # add_k = 0
-kn_bits, wb_bits = {}, {}
-for n in ngram_orders:
-    kn_bits[n] = bits_per_token(KneserNey(order=n).fit(train_tokens), valid_tokens)
-    wb_bits[n] = bits_per_token(WittenBell(order=n).fit(train_tokens), valid_tokens)
+wb_bits = {n: bits_per_token(WittenBell(order=n).fit(train_tokens), valid_tokens) for n in ngram_orders}
+best_kn_model = best_kneser_ney(train_tokens, valid_tokens, orders=ngram_orders, tune=False)
+kn_bits = best_kn_model.validation_by_order_
 
-print("held-out bits per token (fewer = better)")
-print(f"{'Markov order k':>15} {'add-k=0':>9} {'add-k=0.01':>11}")
-for k in orders:
-    print(f"{k:>15} {markov_plain[k]:>9.3f} {markov_bits[k]:>11.3f}")
-print(f"\n{'n-gram order n':>15} {'Witten-Bell':>12} {'Kneser-Ney':>11}")
-for n in ngram_orders:
-    print(f"{n:>15} {wb_bits[n]:>12.3f} {kn_bits[n]:>11.3f}")
+print("held-out bits per 16th-note token (fewer = better)")
+print(f"{'n':>3} {'Markov add-k (order n-1)':>25} {'Witten-Bell':>12} {'Kneser-Ney':>11}")
+for n in sorted(set(ngram_orders) | {k + 1 for k in orders}):
+    cells = [markov_bits.get(n - 1), wb_bits.get(n), kn_bits.get(n)]
+    print(f"{n:>3} " + " ".join(f"{'' if c is None else f'{c:.3f}':>{w}}" for c, w in zip(cells, (25, 12, 11))))
 """),
 ("code", r"""
 fig, ax = plt.subplots(figsize=(8, 3.8))
-ax.plot([k + 1 for k in orders], [markov_bits[k] for k in orders], "o-", label="Markov chain, add-k (order k = n − 1)")
+ax.plot([k + 1 for k in orders], [markov_bits[k] for k in orders], "o-", label="Markov chain, add-k = 0.01")
 ax.plot(ngram_orders, [wb_bits[n] for n in ngram_orders], "s-", label="Witten–Bell")
 ax.plot(ngram_orders, [kn_bits[n] for n in ngram_orders], "^-", label="Kneser–Ney")
 ax.set_xscale("log", base=2)
 ax.set_xticks(ngram_orders, [str(n) for n in ngram_orders])
-ax.set_xlabel("n-gram order n (context = n − 1 tokens)"); ax.set_ylabel("held-out bits per token")
+ax.set_xlabel("n-gram order n (context = n − 1 sixteenth-note tokens)")
+ax.set_ylabel("held-out bits per token")
 ax.set_title("how well each model predicts tunes it never saw")
 ax.legend()
 plt.show()
@@ -621,25 +665,24 @@ plt.show()
 ("md", r"""
 Read the plot from left to right:
 
-* **add-k** improves up to a point, then gets worse: long contexts are rarely seen, and add-k spreads
-  their probability evenly over all 131 tokens, the sensible and the absurd alike.
-* **Witten–Bell** falls, then *rises* again past order 6–8 — the trap: a long context seen once in
-  training gets its one continuation predicted with probability ≥ 1/2, far too confident.
-* **Kneser–Ney** keeps improving: its discounts take the same mass from every seen continuation, so it
-  leans on the shorter contexts exactly when the long one is thin.
+* **add-k** improves while contexts are short and common, then stalls or gets worse: a rare context's
+  counts are swamped by the *k* added to all 131 tokens, the sensible and the absurd alike.
+* **Witten–Bell** falls, then *rises* again beyond n ≈ 5–6 — the trap: a long context seen once in
+  training predicts its one continuation with probability ≥ 1/2, far too confident for a new tune.
+* **Kneser–Ney** keeps improving far beyond that: its discounts take a little from every seen
+  continuation, so it leans on the shorter contexts exactly when the long one is thin.
 
 ### Exercise 5 — choose the order
 
 Write `best_order(bits_by_order, tolerance=0.0)` that takes a dictionary `{order: held-out bits per
 token}` and returns the **lowest** order whose bits are within `tolerance` of the best (lowest) value.
 Orders with infinite bits can never win. (With `tolerance=0` this is simply the best order; a small
-tolerance prefers a simpler model when a longer context hardly helps.)
+tolerance prefers the simpler model when a longer context hardly helps.)
 """),
 ("code", r"""
 def best_order(bits_by_order, tolerance=0.0):
     ### BEGIN SOLUTION
-    finite = [bits for bits in bits_by_order.values() if np.isfinite(bits)]
-    lowest = min(finite)
+    lowest = min(bits for bits in bits_by_order.values() if np.isfinite(bits))
     return min(order for order, bits in bits_by_order.items() if bits <= lowest + tolerance)
     ### END SOLUTION
 
@@ -651,33 +694,38 @@ q5.check(best_order)
 """),
 ("code", r"""
 choose = q5.answer_or_reference(best_order)
-best_kn = choose(kn_bits)
-near_kn = choose(kn_bits, tolerance=0.02)
-print(f"Kneser-Ney: best held-out order n = {best_kn} ({kn_bits[best_kn]:.3f} bits); "
-      f"within 0.02 bits of it: n = {near_kn}")
-print(f"Markov add-k: best order k = {choose(markov_bits)}")
+best_n = choose(kn_bits)
+print(f"Kneser-Ney: best held-out order n = {best_n} ({kn_bits[best_n]:.3f} bits per token); "
+      f"within 0.05 bits of it: n = {choose(kn_bits, tolerance=0.05)}")
+print(f"Witten-Bell: best n = {choose(wb_bits)}; Markov add-k: best order k = {choose(markov_bits)} (n = {choose(markov_bits) + 1})")
 """),
 ("md", r"""
-Does the best-predicting model also make the best music? Sample from Kneser–Ney at a low and at that
-best order, and measure copying again:
+Does the best-predicting model also make the best music? Sample three tunes from Kneser–Ney with a short
+context and three at its best order, and measure copying in notes as before:
 """),
 ("code", r"""
-for n in sorted({4, best_kn}):
-    model = KneserNey(order=n).fit(train_tokens)
-    tokens = model.sample(length=128, seed=SEED)
-    copy = longest_shared_ngram(tokens, train_tokens)
-    piece = tokens_to_melody(tokens, tempo=110, title=f"Kneser-Ney n={n}: copies {copy.length / 4:g} quarter notes")
-    print(f"n = {n:2d}: {kn_bits[n]:.3f} bits/token held out; longest copy {copy.length} steps "
-          f"({copy.length / 4:g} quarter notes) from '{train[copy.tune].title}'")
-    listen(piece)
+def notes_copied(tokens):
+    "Longest run of notes (pitch + length) of a 16th-note token sequence found in one training tune."
+    ids = np.array([number_of.get(event, -1) for event in note_events(tokens)])  # -1: a note never seen
+    return longest_shared_ngram(ids, note_tunes).length
+
+
+short_context = KneserNey(order=4).fit(train_tokens)
+for n, model in [(4, short_context), (best_n, best_kn_model)]:
+    tunes = [model.sample(length=160, seed=seed) for seed in range(SEED, SEED + 3)]
+    runs = [notes_copied(t) for t in tunes]
+    print(f"Kneser-Ney n = {n:2d}: {kn_bits[n]:.3f} bits per token held out; longest copies {runs} notes")
+    listen(tokens_to_melody(tunes[int(np.argmax(runs))], tempo=160),
+           f"Kneser-Ney n = {n}: the sample that copies most ({max(runs)} notes in a row)")
 """),
 ("md", r"""
-Here is the lesson's sting. Kneser–Ney's held-out loss keeps falling long after its samples start to copy
-whole phrases: a long context that matches a training tune makes the *next* token easy to predict —
-in held-out tunes too, because folk tunes share formulas (cadences, runs, how long a note lasts at a
-given point in the bar) — so the number improves, while the sampler, fed its own output, walks into one
-training tune and keeps quoting it. **A low held-out loss says the model predicts well; it does not
-say the model composes.** Always listen, and always check for copying (lesson 05 does it properly).
+Here is the lesson's sting. Kneser–Ney's held-out loss keeps falling long after its samples start to
+copy: a long context that matches a training tune makes the *next* token easy to predict — in held-out
+tunes too, because folk tunes share formulas (cadences, scale runs, how long a note lasts at a given
+point in the bar) — so the number improves. But the sampler, fed its own output, follows that long
+context into one training tune and recites longer and longer runs of it. **A low held-out loss says the
+model predicts well; it does not say the model composes.** Always listen, and always check for copying
+(lesson 05 does it properly).
 
 ## Recap
 
@@ -687,7 +735,8 @@ say the model composes.** Always listen, and always check for copying (lesson 05
 * **Voice leading** adds rules between voices; parallel fifths and octaves are found by comparing
   consecutive intervals of every pair of voices, both voices moving.
 * A **Markov chain** of order *k* counts what follows each context of *k* tokens and samples from those
-  counts: order 1 wanders, high orders copy. `longest_shared_ngram` measures the copying.
+  counts: order 1 wanders, high orders copy. `longest_shared_ngram` measures the copying. What a token
+  is — a whole note, or one 16th-note step — decides how much music *k* tokens cover.
 * **Held-out bits per token** compare models on tunes they never saw; unseen continuations need
   smoothing (add-k < Witten–Bell < Kneser–Ney), and Witten–Bell gets *worse* for long contexts.
 * Low held-out loss ≠ original music: judge generators by listening and by copy checks too.

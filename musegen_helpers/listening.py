@@ -468,7 +468,9 @@ class ListeningTest:
         import ipywidgets as W
 
         self._heading = W.HTML()
-        self._player_a, self._player_b = W.Output(), W.Output()
+        # HTML widgets, not Output widgets: an Output holding ~1 MB of audio makes nbclient (the
+        # course site, nbconvert) wait for its full cell timeout before going on
+        self._player_a, self._player_b = W.HTML(), W.HTML()
         self._choice = W.ToggleButtons(options=[("A", "A"), ("B", "B"), ("no preference", "none")], value=None,
                                        description="Preferred:")
         self._confidence = W.ToggleButtons(options=[("1 guess", 1), ("2", 2), ("3", 3), ("4", 4), ("5 certain", 5)],
@@ -489,8 +491,7 @@ class ListeningTest:
 
         from .audio import play
 
-        self._player_a.clear_output()
-        self._player_b.clear_output()
+        self._player_a.value = self._player_b.value = ""
         if self.done:
             for w in (self._choice, self._confidence, self._comment):
                 w.disabled = True
@@ -505,10 +506,8 @@ class ListeningTest:
         number = len(self._trials) - len(self._queue) + 1
         self._heading.value = f"<h4>Pair {number} of {len(self._trials)}: listen to both, then choose</h4>"
         a, b = self.current_pair()
-        with self._player_a:
-            display(play(a))
-        with self._player_b:
-            display(play(b))
+        self._player_a.value = play(a)._repr_html_()
+        self._player_b.value = play(b)._repr_html_()
         self._choice.value = None
         self._confidence.value = 3
         self._comment.value = ""

@@ -53,7 +53,9 @@ class MusicControls:
         self.error: str | None = None
         self.timings: dict[str, float] = {}
         self.message = w.Output()
-        self.sound = w.Output()
+        # the player is an HTML widget, not an Output: nbclient (course site, nbconvert) can stall on
+        # Output widgets that hold audio; the sound also appears a little sooner this way
+        self.sound = w.HTML()
         self.score = w.Output()
         self.roll = w.Output()
         self.button = w.Button(description="Generate", button_style="primary", icon="music")
@@ -91,10 +93,7 @@ class MusicControls:
         self.piece = piece
         if "sound" in self.show:
             t = time.perf_counter()
-            player = play(piece)
-            with self.sound:
-                self.sound.clear_output(wait=True)
-                display(player)
+            self.sound.value = play(piece)._repr_html_()
             self.timings["sound"] = time.perf_counter() - t
         if "roll" in self.show:
             import matplotlib.pyplot as plt

@@ -54,7 +54,7 @@ def test_piano_roll_uses_the_given_axes(c_major_scale):
     fig, axes = plt.subplots(2, 1)
     out_fig, out_ax = plot_piano_roll(c_major_scale, ax=axes[1])
     assert out_fig is fig and out_ax is axes[1]
-    assert len(axes[0].collections) == 0 and len(axes[1].collections) == 8
+    assert len(axes[0].collections) == 0 and len(_rectangles(axes[1])) == 8
     assert len(plt.get_fignums()) == 1  # no extra figure was created
 
 

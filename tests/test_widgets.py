@@ -66,3 +66,11 @@ def test_the_box_holds_controls_button_and_outputs(capsys):
     children = mc.box.children
     assert mc.button in children and mc.message in children and mc.sound in children
     assert mc.score in children and mc.roll not in children
+
+
+def test_sound_player_is_an_audio_element_that_changes_with_the_music():
+    mc = music_controls(make_scale, _controls(), show=("sound",))
+    first = mc.sound.value
+    assert "<audio" in first and "data:audio/wav;base64," in first
+    mc.controls[list(mc.controls)[0]].value = mc.controls[list(mc.controls)[0]].value + 1
+    assert mc.sound.value != first

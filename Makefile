@@ -17,7 +17,7 @@ install: $(STAMP)
 
 # Normal mode: full data and training (unset MUSEGEN_FAST in case the shell has it).
 lab: install
-	env -u MUSEGEN_FAST -u CI $(BIN)/jupyter lab notebooks/
+	env -u MUSEGEN_FAST -u CI $(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # The browser test needs Debian's Chromium; install it when we can (root + apt-get), else the
 # browser tests are skipped with that reason.

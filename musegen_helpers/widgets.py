@@ -57,7 +57,9 @@ class MusicControls:
         # Output widgets that hold audio; the sound also appears a little sooner this way
         self.sound = w.HTML()
         self.score = w.Output()
-        self.roll = w.Output()
+        # a PNG in an Image widget: drawn the same in JupyterLab, Colab and VS Code, whatever
+        # matplotlib backend the kernel has (displaying a Figure object can show only its repr)
+        self.roll = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.button = w.Button(description="Generate", button_style="primary", icon="music")
         self.button.on_click(lambda _: self.update())
         if auto:
@@ -99,11 +101,13 @@ class MusicControls:
             import matplotlib.pyplot as plt
 
             t = time.perf_counter()
+            import io
+
             fig, _ = plot_piano_roll(piece, figsize=(9, 2.8))
-            with self.roll:
-                self.roll.clear_output(wait=True)
-                display(fig)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
             plt.close(fig)
+            self.roll.value = buffer.getvalue()
             self.timings["roll"] = time.perf_counter() - t
         if "score" in self.show:
             t = time.perf_counter()

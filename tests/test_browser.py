@@ -61,7 +61,7 @@ def jupyterlab(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--ServerApp.token={token}", f"--ServerApp.root_dir={work}", "--LabApp.expose_app_in_browser=True",
-         "--ServerApp.disable_check_xsrf=True"],
+         "--ServerApp.disable_check_xsrf=True"] + (["--allow-root"] if os.geteuid() == 0 else []),
         stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -138,6 +138,8 @@ def test_lesson02_runs_in_jupyterlab_and_slider_makes_new_sound(browser, jupyter
     page.wait_for_selector(".musegen-music-controls audio", timeout=60_000)
     before = set(_audio_sources(page))
     assert before, "the composer widget shows no audio player"
+    assert widget.locator("img").count() >= 1, "the composer widget shows no piano roll"
+    assert widget.locator(".musegen-score svg").count() >= 1, "the composer widget shows no score"
     handle = widget.locator(".noUi-handle").first
     handle.focus()
     for _ in range(3):

@@ -74,3 +74,8 @@ def test_sound_player_is_an_audio_element_that_changes_with_the_music():
     assert "<audio" in first and "data:audio/wav;base64," in first
     mc.controls[list(mc.controls)[0]].value = mc.controls[list(mc.controls)[0]].value + 1
     assert mc.sound.value != first
+
+
+def test_piano_roll_is_a_png_image():
+    mc = music_controls(make_scale, _controls(), show=("roll",))
+    assert mc.roll.value[:8] == b"\x89PNG\r\n\x1a\n"

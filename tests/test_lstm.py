@@ -220,6 +220,20 @@ def test_bits_per_token_is_the_mean_surprise_of_each_token(small_model):
                         -np.concatenate(logps)[onsets].mean(), rel_tol=1e-9)
 
 
+def test_scoring_does_not_depend_on_batching_and_matches_the_ngram_protocol(small_model):
+    from musegen_helpers import ngram
+
+    tunes = [TUNE, TUNE[:3], np.zeros(0, np.int32), TUNE[:9]]
+    together = lstm.log2_prob_sequences(small_model, tunes)
+    one_by_one = lstm.log2_prob_sequences(small_model, tunes, max_batch_tokens=8)
+    assert [len(lp) for lp in together] == [17, 4, 1, 10]  # an empty tune still has its END to predict
+    for a, b in zip(together, one_by_one):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    with_end = [np.append(t, END) for t in tunes]
+    assert math.isclose(ngram.bits_per_token(lstm.LSTMScorer(small_model), with_end),
+                        lstm.bits_per_token(small_model, tunes), rel_tol=1e-9)
+
+
 def test_save_and_load_round_trip_keeps_predictions(small_model, tmp_path):
     path = lstm.save_model(small_model, tmp_path / "melody.keras")
     loaded = lstm.load_model(path)

@@ -33,7 +33,6 @@ import json
 import math
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -41,17 +40,47 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter out of lessons
 
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with the process's stderr (file descriptor 2) pointed at /dev/null.
+
+    TensorFlow 2.16+ writes C++ start-up notes (oneDNN, "could not find cuda drivers", cuInit)
+    straight to file descriptor 2, ignoring TF_CPP_MIN_LOG_LEVEL; in a notebook they show up as
+    alarming red text under the first cell. Python errors still raise as usual.
+    """
+    import sys
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr: nothing to hide
+        import tensorflow  # noqa: F401
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+        tensorflow.config.list_physical_devices()  # probes for GPUs now, while stderr is quiet
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
+
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from ..config import PRETRAINED_DIR  # noqa: E402
 from ..errors import LimitError  # noqa: E402
-from ..representation import END, HOLD, REST, VOCAB_SIZE  # noqa: E402
+from ..representation import END, VOCAB_SIZE  # noqa: E402
 
 __all__ = [
     "START", "MAX_GENERATE_STEPS", "PRETRAINED_PATH",
     "build_melody_model", "build_legacy_model", "make_windows", "tune_windows", "train",
-    "LiveLossPlot", "save_model", "load_model", "load_pretrained",
+    "LiveLossPlot", "save_model", "load_model", "load_pretrained", "pretrained_info",
     "lstm_cell_step", "NumpyLSTM", "MelodySampler", "naive_generate",
     "next_token_probabilities", "log2_prob_sequences", "bits_per_token", "LSTMScorer",
 ]
@@ -59,20 +88,15 @@ __all__ = [
 START = END  # the token fed before a tune's first note: "the previous tune has ended"
 MAX_GENERATE_STEPS = 20_000  # 1250 bars of 4/4 in sixteenths; a longer request is almost surely a typo
 PRETRAINED_PATH = PRETRAINED_DIR / "lstm_melody.keras"
-PAD_WEIGHT = 0.0
 
 
 # ---------------------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------------------
 def _sparse_loss():
-    # Average the loss over real tokens only: padded steps carry sample weight 0. Older Keras 3
-    # releases lack this reduction; they average over all steps (padding lowers the number a bit).
-    try:
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                          reduction="mean_with_sample_weight")
-    except ValueError:  # pragma: no cover - Keras < 3.6
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    # Average the loss over real tokens only: padded steps carry sample weight 0
+    # (this reduction is why requirements.txt asks for Keras >= 3.10).
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
 
 
 def build_melody_model(vocab_size: int = VOCAB_SIZE, embedding_dim: int = 64, units: int = 256,
@@ -108,6 +132,9 @@ def build_melody_model(vocab_size: int = VOCAB_SIZE, embedding_dim: int = 64, un
                               ("units", units, 1), ("layers", layers, 1)):
         if int(value) != value or value < low:
             raise ValueError(f"{label} must be a whole number >= {low}, got {value!r}.")
+    if vocab_size <= END:
+        raise ValueError(f"vocab_size must be at least {END + 1}: the model reads END ({END}) as its "
+                         f"start-of-tune marker; the event tokens need {VOCAB_SIZE}.")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout is the fraction of outputs dropped, in [0, 1); got {dropout!r}.")
     if not learning_rate > 0:
@@ -391,9 +418,7 @@ def train(model: keras.Model, train_ds, valid_ds=None, epochs: int = 10, callbac
     if live_plot is None:
         live_plot = _in_notebook()
     if live_plot:
-        cbs.append(LiveLossPlot())
-        if verbose == "auto":
-            verbose = 2  # one line per epoch: the plot is redrawn anyway
+        cbs.append(LiveLossPlot())  # the figure replaces the finished epoch's progress bar
     return model.fit(train_ds, validation_data=valid_ds, epochs=int(epochs), callbacks=cbs, verbose=verbose,
                      shuffle=False)  # make_windows already shuffles
 
@@ -418,6 +443,9 @@ def save_model(model: keras.Model, path, overwrite: bool = False) -> Path:
     os.close(fd)
     try:
         model.save(tmp, overwrite=True)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; a saved model is readable as usual
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -549,19 +577,23 @@ class NumpyLSTM:
 # Sampling helpers shared by every generator
 # ---------------------------------------------------------------------------------------
 def _check_generate_args(length, temperature, top_k, top_p, primer, vocab_size):
-    if isinstance(length, bool) or int(length) != length or length < 1:
+    if isinstance(length, (bool, str)) or int(length) != length or length < 1:
         raise ValueError(f"length is a number of steps (sixteenth notes) >= 1, got {length!r}.")
     if length > MAX_GENERATE_STEPS:
         raise LimitError(f"length={int(length)} steps is over the limit of {MAX_GENERATE_STEPS} "
                          f"(about {MAX_GENERATE_STEPS // 16} bars of 4/4); generate in shorter pieces, or raise "
                          "musegen_helpers.models.lstm.MAX_GENERATE_STEPS if you really mean it.")
-    if temperature is None or not np.isfinite(temperature) or temperature < 0:
+    try:
+        temperature = float(temperature)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}.") from None
+    if not np.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature must be >= 0 (0 = always the likeliest token, 1 = as trained), "
                          f"got {temperature!r}.")
-    if top_k is not None and (int(top_k) != top_k or not 1 <= top_k <= vocab_size):
+    if top_k is not None and (isinstance(top_k, (bool, str)) or int(top_k) != top_k or not 1 <= top_k <= vocab_size):
         raise ValueError(f"top_k keeps the k likeliest tokens: a whole number in 1..{vocab_size}, or None; "
                          f"got {top_k!r}.")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
+    if top_p is not None and (isinstance(top_p, (bool, str)) or not 0.0 < top_p <= 1.0):
         raise ValueError(f"top_p is a probability mass in (0, 1], or None; got {top_p!r}.")
     primer = np.zeros(0, dtype=np.int32) if primer is None else np.asarray(primer)
     if primer.ndim != 1 or (primer.size and (primer.min() < 0 or primer.max() >= vocab_size)):
@@ -814,6 +846,17 @@ def naive_generate(model: keras.Model, length: int = 64, temperature: float = 1.
 # ---------------------------------------------------------------------------------------
 # Scoring held-out tunes
 # ---------------------------------------------------------------------------------------
+def _log_softmax_fn(model):
+    """A compiled ``tokens -> log-probabilities`` function per model, traced once for any batch shape
+    (calling the model eagerly runs its LSTM loop step by step in Python: many times slower)."""
+    fn = model.__dict__.get("_musegen_log_softmax")
+    if fn is None:
+        fn = tf.function(lambda inputs: tf.nn.log_softmax(model(inputs, training=False), axis=-1),
+                         reduce_retracing=True)
+        object.__setattr__(model, "_musegen_log_softmax", fn)  # kept off Keras's layer/weight tracking
+    return fn
+
+
 def log2_prob_sequences(model: keras.Model, token_sequences: Sequence[np.ndarray], add_end: bool = True,
                         max_batch_tokens: int = 65_536, conditions: Sequence[int] | None = None) -> list[np.ndarray]:
     """log2 probability the model gives each token of each tune, reading it from its own start.
@@ -856,9 +899,7 @@ def log2_prob_sequences(model: keras.Model, token_sequences: Sequence[np.ndarray
         inputs = xb
         if conditions is not None:
             inputs = {"tokens": xb, "condition": np.asarray(conditions, np.int32)[idx][:, None]}
-        logits = np.asarray(model(inputs, training=False), dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)
-        log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+        log_probs = np.asarray(_log_softmax_fn(model)(inputs), dtype=np.float64)
         picked = np.take_along_axis(log_probs, yb[..., None], axis=-1)[..., 0] / np.log(2)
         for row, i in enumerate(idx):
             result[i] = picked[row, :len(targets[i])]

@@ -38,37 +38,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter out of lessons
-
-
-def _import_tensorflow_quietly():
-    """Import TensorFlow with the process's stderr (file descriptor 2) pointed at /dev/null.
-
-    TensorFlow 2.16+ writes C++ start-up notes (oneDNN, "could not find cuda drivers", cuInit)
-    straight to file descriptor 2, ignoring TF_CPP_MIN_LOG_LEVEL; in a notebook they show up as
-    alarming red text under the first cell. Python errors still raise as usual.
-    """
-    import sys
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no real stderr: nothing to hide
-        import tensorflow  # noqa: F401
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow
-        tensorflow.config.list_physical_devices()  # probes for GPUs now, while stderr is quiet
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-_import_tensorflow_quietly()
+# TensorFlow is imported quietly by musegen_helpers.models (see its __init__)
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402

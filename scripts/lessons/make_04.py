@@ -37,11 +37,11 @@ import inspect
 
 import numpy as np
 import matplotlib.pyplot as plt
-from keras import ops
 
 from musegen_helpers import play, show_score, plot_piano_roll
 from musegen_helpers.datasets import load_chorales
-from musegen_helpers.models import gan as G
+from musegen_helpers.models import gan as G   # loads Keras + TensorFlow (quietly)
+from keras import ops
 from musegen_helpers.lessons.lesson04 import ____, q1, q2, q3, q4
 
 print("fast mode" if FAST else "normal mode")

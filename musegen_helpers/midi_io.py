@@ -21,6 +21,7 @@ import copy
 import io
 import os
 import tempfile
+from contextlib import contextmanager
 import warnings
 from pathlib import Path
 from typing import Union
@@ -209,16 +210,20 @@ def _key_to_mido(key: str | None) -> str | None:
     return names_major[tonic] if mode == "major" else names_minor[tonic] + "m"
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over the target."""
+@contextmanager
+def _atomic_path(path: Path, suffix: str = ".tmp"):
+    """A temporary file name beside ``path`` to write to; on success it replaces ``path``, on any
+    error it is removed — so a crash never leaves half a file. ``suffix`` matters to writers that
+    check it (Keras wants '.keras')."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; saved music should be readable as usual
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; saved work is readable as usual
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -226,6 +231,12 @@ def _atomic_write(path: Path, write) -> None:
         except OSError:
             pass
         raise
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write bytes through ``write(file_handle)`` to a temporary file, then rename over the target."""
+    with _atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        write(fh)
 
 
 def check_can_write(path: PathLike, overwrite: bool) -> Path:

@@ -444,3 +444,17 @@ def test_save_midi_accepts_titles_and_parts_outside_latin1(tmp_path):
     back = load_midi(path)
     assert sorted((n.pitch, n.start, n.duration) for n in back) == [(48, 0.0, 1.0), (60, 0.0, 1.0)]
     assert back.title == "Meine Seel? erhebt"
+
+
+def test_saved_files_get_the_usual_permissions_not_private_temp_ones(tmp_path):
+    # saves go through a mkstemp file (owner-only) that is renamed; the result must be readable as usual
+    import os
+
+    from musegen_helpers.midi_io import save_midi
+    from musegen_helpers.music import melody
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = save_midi(melody([60, 62]), tmp_path / "m.mid")
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.mid"]  # no temporary file left behind

@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -1017,33 +1016,17 @@ def save_generator(generator, path, *, overwrite: bool = False, info: dict | Non
     the same folder first and renames it, so a crash never leaves half a model behind.
     Lesson: 04_gan
     """
-    from ..midi_io import _atomic_write
+    from ..midi_io import _atomic_path, _atomic_write
 
     p = check_can_write_model(path, overwrite, with_info=info is not None)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".keras", dir=p.parent)
-    os.close(fd)
-    try:
+    with _atomic_path(p, suffix=".keras") as tmp:
         generator.save(tmp)
-        os.chmod(tmp, _shared_file_mode())
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     if info is not None:
         text = json.dumps(info, indent=2, sort_keys=True).encode()
         _atomic_write(p.with_suffix(".json"), lambda fh: fh.write(text))
-        os.chmod(p.with_suffix(".json"), _shared_file_mode())
     return p
 
 
-def _shared_file_mode() -> int:
-    """rw for everyone the umask allows: temporary files from mkstemp are owner-only, but a saved
-    model is meant to be shared."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def load_generator(path=None) -> keras.Model:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -408,21 +407,10 @@ def save_model(model: keras.Model, path, overwrite: bool = False) -> Path:
         raise ValueError(f"{p}: Keras 3 saves models as '.keras' files; give a path ending in .keras.")
     if p.exists() and not overwrite:
         raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it, or choose another name.")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".keras", dir=p.parent)
-    os.close(fd)
-    try:
-        model.save(tmp, overwrite=True)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; a saved model is readable as usual
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from ..midi_io import _atomic_path
+
+    with _atomic_path(p, suffix=".keras") as tmp:
+        model.save(tmp, overwrite=True)  # the empty temporary file already exists
     return p
 
 

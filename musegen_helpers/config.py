@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FAST", "is_fast", "seed_everything", "in_colab", "PACKAGE_DIR", "PROJECT_DIR",
+__all__ = ["FAST", "is_fast", "seed_everything", "check_seed", "in_colab", "PACKAGE_DIR", "PROJECT_DIR",
            "DATA_DIR", "PRETRAINED_DIR", "pick"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -42,10 +42,30 @@ def pick(normal, fast):
     return fast if FAST else normal
 
 
+#: Largest seed: TensorFlow's stateless samplers take 31-bit seeds, so every generator in the
+#: course accepts the same range and one seed means the same thing everywhere.
+MAX_SEED = 2**31 - 1
+
+
+def check_seed(seed, allow_none: bool = True) -> int | None:
+    """Return ``seed`` as an int after checking it is a whole number from 0 to ``MAX_SEED``.
+
+    ``None`` (a fresh, unrepeatable draw) passes when ``allow_none``. A negative, fractional or
+    huge seed gets a ValueError that says what to type instead (numpy's own message,
+    "expected non-negative integer", does not say which argument was wrong).
+    """
+    if seed is None and allow_none:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED:,}"
+                         f"{' (or None for a fresh one)' if allow_none else ''}, got {seed!r}.")
+    return int(seed)
+
+
 def seed_everything(seed: int = DEFAULT_SEED) -> np.random.Generator:
     """Seed Python's, NumPy's (and Keras's, when it is already imported) random number
     generators; return a fresh ``numpy.random.Generator`` for explicit use."""
-    seed = int(seed)
+    seed = check_seed(seed, allow_none=False)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     if "keras" in sys.modules:  # never import TensorFlow just to seed it

@@ -1340,6 +1340,9 @@ def check_function(reference: Callable, inputs: Iterable, compare: Callable | No
             outcome = checker(yours, expected) if compare is not None else checker(yours)
         except CheckFailed as failure:
             raise CheckFailed(prefix + failure.message, failure.details) from None
+        except Exception:  # e.g. float() of a list: the answer is of a kind the comparison cannot read
+            raise CheckFailed(f"{prefix}your {what} returned {_type_phrase(yours)}, but it should return "
+                              f"{_type_phrase(expected)}.") from None
         if compare is not None and not outcome:
             raise CheckFailed(f"{prefix}your {what} returned {_short(yours)}, but it should return "
                               f"{_short(expected)}.")

@@ -529,5 +529,5 @@ class ListeningTest:
             show_message(self._message, f"Could not save to {self.results_path} ({exc}). Your answer is kept "
                          "and will be saved with the next one.", kind="error")
         else:
-            self._message.clear_output()
+            self._message.outputs = ()
         self._show_current()

@@ -37,6 +37,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .config import check_seed
 from .music import Note, Piece, note_name, parse_key, pitch_from_name
 from .theory import (
     Chord, Violation, _split_key, _split_progression, _where, check_voice_leading, interval_name,
@@ -427,8 +428,7 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
     meter = _resolve_meter(meter)
     if isinstance(tempo, bool) or not isinstance(tempo, (int, float, np.number)) or not 20 <= tempo <= 300:
         raise ValueError(f"tempo must be 20–300 quarter notes per minute, got {tempo!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a whole number >= 0 (or None for a fresh one), got {seed!r}.")
+    seed = check_seed(seed)
     if chords_per_bar not in (1, 2) or isinstance(chords_per_bar, bool):
         raise ValueError(f"chords_per_bar must be 1 or 2, got {chords_per_bar!r}.")
     if chords_per_bar == 2 and meter == (3, 4):

@@ -175,7 +175,9 @@ def _as_rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, numbers.Integral):
-        return np.random.default_rng(rng)
+        from .config import check_seed
+
+        return np.random.default_rng(check_seed(rng))
     raise ValueError(f"rng must be a numpy Generator (np.random.default_rng(seed)), a seed or None, got {rng!r}.")
 
 

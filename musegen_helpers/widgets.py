@@ -16,16 +16,24 @@ from typing import Callable, Mapping
 
 __all__ = ["music_controls", "MusicControls", "show_message"]
 
+#: Longest message shown in a widget (characters); longer ones are cut with "…".
+MAX_MESSAGE_CHARS = 400
+
 
 def show_message(output, text: str, kind: str = "error") -> None:
     """Write a short coloured message into an ipywidgets Output (text, not only colour)."""
-    from IPython.display import HTML, display
+    from IPython.display import HTML
 
     colour = {"error": "#b00020", "info": "#555"}[kind]
     prefix = "⚠ " if kind == "error" else ""
-    with output:
-        output.clear_output(wait=True)
-        display(HTML(f'<div style="color:{colour};font-family:sans-serif">{prefix}{_escape(text)}</div>'))
+    text = str(text)
+    if len(text) > MAX_MESSAGE_CHARS:  # a pasted page of text in a box must not flood the notebook
+        text = text[:MAX_MESSAGE_CHARS] + " …"
+    # set the Output's contents directly instead of `with output: display(...)`: that capture only
+    # works inside a running kernel, and this way a test (or a script) can read the message back
+    output.outputs = ()
+    output.append_display_data(
+        HTML(f'<div style="color:{colour};font-family:sans-serif">{prefix}{_escape(text)}</div>'))
 
 
 def _escape(text: str) -> str:
@@ -75,24 +83,49 @@ class MusicControls:
         return {name: c.value for name, c in self.controls.items()}
 
     def update(self) -> bool:
-        """Regenerate from the current control values; return True on success."""
+        """Regenerate from the current control values; return True on success.
+
+        Any error — a bad value, a piece too long to play, a slip in ``make_piece`` — is shown as
+        a message in the widget and stored in :attr:`error`; nothing is raised, and
+        :attr:`piece` stays the last piece that worked.
+        """
+        from .music import Piece
+
+        t0 = time.perf_counter()
+        try:
+            piece = self.make_piece(**self.values())
+            if not isinstance(piece, Piece):
+                raise TypeError(f"{getattr(self.make_piece, '__name__', 'make_piece')} returned "
+                                f"{type(piece).__name__}, not a Piece: end it with `return <your Piece>`.")
+        except (ValueError, TypeError, KeyError) as exc:
+            # the function's own words: they say which value is wrong and what to choose instead
+            words = exc.args[0] if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) else exc
+            return self._fail(str(words))
+        except Exception as exc:  # an unexpected slip must not leave a silent widget (callbacks swallow tracebacks)
+            return self._fail(f"{type(exc).__name__}: {exc}")
+        self.timings = {"make": time.perf_counter() - t0}
+        try:
+            self._draw(piece)
+        except Exception as exc:  # e.g. a LimitError: the piece is too long to synthesise
+            return self._fail(f"the piece was made but could not be shown: {exc}")
+        self.error = None
+        self.piece = piece
+        return True
+
+    def _fail(self, text: str) -> bool:
+        kept = " (the last good piece is kept)" if self.piece is not None else ""
+        self.error = text
+        show_message(self.message, text + kept)
+        return False
+
+    def _draw(self, piece) -> None:
         from IPython.display import display
 
         from .audio import play
         from .plots import plot_piano_roll
         from .score import show_score
 
-        t0 = time.perf_counter()
-        try:
-            piece = self.make_piece(**self.values())
-        except (ValueError, TypeError, KeyError) as exc:
-            self.error = str(exc).strip("'\"")
-            show_message(self.message, self.error)
-            return False
-        self.timings = {"make": time.perf_counter() - t0}
-        self.error = None
-        self.message.clear_output()
-        self.piece = piece
+        self.message.outputs = ()
         if "sound" in self.show:
             t = time.perf_counter()
             self.sound.value = play(piece)._repr_html_()
@@ -121,7 +154,6 @@ class MusicControls:
                 if score is not None:
                     display(score)
             self.timings["score"] = time.perf_counter() - t
-        return True
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -315,3 +315,42 @@ def test_bars_round_trip_through_a_piece():
     assert piece.time_signature == (4, 4)
     again = np.stack([G.bar_roll(piece, 4.0 * i) for i in range(len(bars))])
     np.testing.assert_array_equal(again, bars)
+
+
+# ---- the latent-walk widget -----------------------------------------------------------------
+def test_latent_walk_widget_shows_a_roll_and_a_player_for_every_stop():
+    pytest.importorskip("ipywidgets")
+    generator, _ = G.load_pretrained_generator()
+    box = G.latent_walk_widget(generator, seed_start=1, seed_end=2, positions=5)
+    slider, picture, player, message = box.children
+    seen = set()
+    for k in range(5):
+        slider.value = k
+        assert picture.value[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<audio" in player.value and message.outputs == ()
+        seen.add(player.value)
+    assert len(seen) >= 3  # walking the noise space changes the music, not only the picture
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"positions": 1}, "whole number from 2 to 64"),
+    ({"positions": 10_000}, "whole number from 2 to 64"),
+    ({"positions": 4.5}, "whole number from 2 to 64"),
+    ({"seed_start": -1}, "seed must be a whole number"),
+    ({"seed_end": 2 ** 40}, "seed must be a whole number"),
+    ({"seed_end": "two"}, "seed must be a whole number"),
+    ({"threshold": 0.0}, "between 0 and 1"),
+    ({"threshold": 1.5}, "between 0 and 1"),
+    ({"tempo": 0}, "20–300"),
+    ({"lowest_pitch": 120}, "lowest_pitch must be"),  # 12 rows from 120 would pass MIDI 127
+], ids=lambda v: str(v))
+def test_latent_walk_widget_refuses_bad_arguments_with_what_to_use(tiny_generator, kwargs, words):
+    pytest.importorskip("ipywidgets")
+    with pytest.raises(ValueError, match=words):
+        G.latent_walk_widget(tiny_generator, **kwargs)
+
+
+def test_latent_walk_widget_wants_a_model():
+    pytest.importorskip("ipywidgets")
+    with pytest.raises(ValueError, match="Keras model"):
+        G.latent_walk_widget("gan_generator.keras")

@@ -1,14 +1,21 @@
-"""Every student notebook runs top to bottom twice in the same kernel (fast mode).
+"""Every student notebook runs top to bottom twice in the same kernel (fast mode), and then its
+widgets survive misuse.
 
 Students re-run cells and whole notebooks after a kernel hiccup; a second pass must not trip
 over state left by the first (a file the first pass saved, a widget, a model already built).
 nbval already runs each notebook once in a fresh kernel.
+
+After the two runs, the same kernel (with the lesson's real widgets, models and data) is given
+the values a student might type: an unknown key, "C major" in the tonic box, a negative seed, a
+top-p of 5, an order-0 Markov chain, a save with no answer chosen. Every one must end as a
+message in the widget that says what to do — never an exception, never a silent widget — and
+a good value afterwards must work again.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -18,22 +25,155 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
+# Code run in the notebook's kernel after its second run. `expect(widget, words)` checks the
+# widget's last error names the problem; each block ends with a good value that must work again.
+_EXPECT = '''
+def expect(widget, words):
+    assert widget.error is not None, f"no error shown (wanted one saying {words!r})"
+    assert words in widget.error, f"the widget says {widget.error!r}; wanted {words!r}"
+    shown = "".join(o.get("data", {}).get("text/html", "") for o in widget.message.outputs)
+    assert "⚠" in shown, f"the error is not shown in the widget: {shown!r}"
 
-@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_twice_in_one_kernel(path, tmp_path, monkeypatch):
-    assert STUDENT_NOTEBOOKS, "no student notebooks found"
-    work = tmp_path / "notebooks"
+def expect_fine(widget):
+    assert widget.error is None, widget.error
+    assert widget.piece is not None and len(widget.piece.notes) > 0
+'''
+
+WIDGET_WORDS = ("music_controls(", "_widget(", ".widget()", "ListeningTest(", "import ipywidgets")
+
+MISUSE = {
+    "02_rule_based": '''
+        tonic, seed = composer.controls["tonic"], composer.controls["seed"]
+        for typed, words in [("H", "unknown key"), ("", "unknown key"), ("C major", "type only the tonic"),
+                             ("<b>C</b>", "unknown key"), ("x" * 3000, "unknown key")]:
+            tonic.value = typed
+            expect(composer, words)
+        tonic.value = "F#"
+        expect_fine(composer)
+        for bad in (-3, 2 ** 40):
+            seed.value = bad
+            expect(composer, "seed must be a whole number")
+        seed.value = 7
+        expect_fine(composer)
+        # sliders clamp what is typed into their number box: the function never sees 10 000 BPM
+        composer.controls["tempo"].value = 10_000
+        assert composer.controls["tempo"].value == 200
+        expect_fine(composer)
+
+        order = markov.controls["order"]
+        for bad in (0, -1, 99):
+            order.value = bad
+            expect(markov, "there is no order")
+        order.value = 2
+        expect_fine(markov)
+        markov.controls["seed"].value = -5
+        expect(markov, "seed must be a whole number")
+        markov.controls["seed"].value = 1
+        expect_fine(markov)
+    ''',
+    "03_lstm": '''
+        c = lstm_widget.controls
+        for bad in (0.0, -0.5, 5.0):
+            c["top_p"].value = bad
+            expect(lstm_widget, "top_p is a probability mass")
+        c["top_p"].value = 0.9
+        expect_fine(lstm_widget)
+        for bad in (-1, 2 ** 40):
+            c["seed"].value = bad
+            expect(lstm_widget, "seed must be a whole number")
+        c["seed"].value = 3
+        expect_fine(lstm_widget)
+        c["temperature"].value = -4.0            # clamped by the slider to its minimum, 0 = greedy
+        assert c["temperature"].value == 0.0
+        expect_fine(lstm_widget)
+    ''',
+    "04_gan": '''
+        import ipywidgets
+        for kwargs, words in [({"positions": 0}, "from 2 to 64"), ({"seed_start": -1}, "seed must be"),
+                              ({"threshold": 2.0}, "between 0 and 1")]:
+            try:
+                G.latent_walk_widget(pretrained, **kwargs)
+            except ValueError as error:
+                assert words in str(error), str(error)
+            else:
+                raise AssertionError(f"latent_walk_widget accepted {kwargs}")
+        walk = G.latent_walk_widget(pretrained, positions=4)
+        slider, picture, player, message = walk.children
+        for k in (3, 0, 2):
+            slider.value = k
+            assert picture.value[:4] == b"\\x89PNG" and "<audio" in player.value and message.outputs == ()
+    ''',
+    "05_evaluation": '''
+        from musegen_helpers.listening import read_results
+        test, saved_before = listening_test, (len(read_results(results_path)) if results_path.exists() else 0)
+        widget = test.widget()
+        assert not test.done, "the notebook itself answered every pair: nothing left to try"
+        remaining = test.remaining
+        test._choice.value = None
+        test._save.click()                       # nothing chosen: a hint, nothing saved
+        shown = "".join(o["data"]["text/html"] for o in test._message.outputs)
+        assert "Choose A, B or no preference first" in shown, shown
+        assert test.remaining == remaining
+        comment = 'commas, "quotes", a\\nnew line, ü, <b>tags</b> ' * 40
+        test._choice.value, test._comment.value = "B", comment
+        test._save.click()
+        assert test.remaining == remaining - 1 and test.unsaved == 0
+        rows = read_results(results_path)
+        assert len(rows) == saved_before + 1 and rows[-1]["comment"] == comment and rows[-1]["preference"] == "B"
+    ''',
+}
+
+
+@pytest.fixture(scope="module", params=STUDENT_NOTEBOOKS, ids=lambda p: p.stem)
+def twice_run_kernel(request, tmp_path_factory):
+    """A kernel that has run the notebook twice, top to bottom; yields (client, notebook, path)."""
+    path = request.param
+    work = tmp_path_factory.mktemp(path.stem) / "notebooks"
     work.mkdir()
     shutil.copy(path, work / path.name)
     nb = nbformat.read(str(work / path.name), as_version=4)
-    monkeypatch.setenv("MUSEGEN_FAST", "1")  # the kernel inherits the environment
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MUSEGEN_FAST", "1")  # the kernel inherits the environment
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(work)}})
-    with client.setup_kernel():
-        for run in (1, 2):
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type == "code":
-                    client.execute_cell(cell, index)  # raises CellExecutionError on any error
+    try:
+        with client.setup_kernel():
+            failure = None
+            try:
+                for run in (1, 2):
+                    for index, cell in enumerate(nb.cells):
+                        if cell.cell_type == "code":
+                            client.execute_cell(cell, index)  # raises CellExecutionError on any error
+            except Exception as error:  # reported by the test below, with the cell that failed
+                failure = error
+            yield client, nb, path, failure
+    finally:
+        patch.undo()
+
+
+def test_notebook_runs_twice_in_one_kernel(twice_run_kernel):
+    client, nb, path, failure = twice_run_kernel
+    assert STUDENT_NOTEBOOKS, "no student notebooks found"
+    if failure is not None:
+        raise failure
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert errors == []
+
+
+def test_every_widget_notebook_has_a_misuse_check():
+    widget_notebooks = {p.stem for p in STUDENT_NOTEBOOKS
+                        if any(word in p.read_text() for word in WIDGET_WORDS)}
+    assert widget_notebooks == set(MISUSE), "add the new widget's misuse to MISUSE"
+
+
+def test_widgets_turn_misuse_into_messages(twice_run_kernel):
+    client, nb, path, failure = twice_run_kernel
+    if path.stem not in MISUSE:  # then it must really have no widgets
+        assert not any(word in path.read_text() for word in WIDGET_WORDS), f"{path.stem}: add its misuse to MISUSE"
+        return
+    if failure is not None:
+        pytest.fail(f"the notebook did not run twice, so its widgets were not tried: {failure}")
+    probe = nbformat.v4.new_code_cell(_EXPECT + textwrap.dedent(MISUSE[path.stem]))
+    nb.cells.append(probe)
+    client.execute_cell(probe, len(nb.cells) - 1)  # raises CellExecutionError with the failed assertion

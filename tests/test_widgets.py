@@ -79,3 +79,67 @@ def test_sound_player_is_an_audio_element_that_changes_with_the_music():
 def test_piano_roll_is_a_png_image():
     mc = music_controls(make_scale, _controls(), show=("roll",))
     assert mc.roll.value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- misuse: whatever goes wrong is a message in the widget, never a traceback -----------------
+def _with_failure(failure):
+    """make_piece that works for length != 3 and fails in the given way for length == 3."""
+    def make(root, length):
+        if length == 3:
+            return failure()
+        return make_scale(root, length)
+    return make
+
+
+def _raise(exc):
+    def fail():
+        raise exc
+    return fail
+
+
+@pytest.mark.parametrize("failure, expected", [
+    (_raise(RuntimeError("the model is not trained yet")), "RuntimeError: the model is not trained yet"),
+    (_raise(ZeroDivisionError("division by zero")), "ZeroDivisionError: division by zero"),
+    (_raise(KeyError("no such preset 'pop2'")), "no such preset 'pop2'"),
+    (lambda: None, "returned NoneType, not a Piece"),
+    (lambda: [60, 62, 64], "returned list, not a Piece"),
+], ids=["RuntimeError", "ZeroDivisionError", "KeyError", "None", "list"])
+def test_any_failure_in_make_piece_becomes_a_message(failure, expected, capsys):
+    mc = music_controls(_with_failure(failure), _controls(), show=("sound", "roll"))
+    good = mc.piece
+    mc.controls["length"].value = 3  # the observer runs update(): nothing may escape it
+    assert expected in mc.error
+    assert mc.piece is good
+    shown = mc.message.outputs[0]["data"]["text/html"]
+    assert expected.replace("'", "&#x27;") in shown or expected in shown
+    assert "last good piece is kept" in shown
+    mc.controls["length"].value = 5
+    assert mc.error is None and len(mc.piece.notes) == 5
+
+
+def test_a_piece_too_long_to_play_names_the_limit(capsys):
+    from musegen_helpers.audio import MAX_SECONDS
+
+    def make(root, length):
+        # whole notes at 20 BPM: 12 s each, so more than 50 notes is over MAX_SECONDS (600 s)
+        piece = melody([root + step % 12 for step in range(length * 15)], 4.0)
+        piece.tempo = 20
+        return piece
+
+    mc = music_controls(make, _controls(), show=("sound",), run=False)
+    mc.controls["length"].value = 5  # 75 notes = 900 s
+    assert mc.piece is None
+    assert "could not be shown" in mc.error and f"{MAX_SECONDS:g}" in mc.error
+    mc.controls["length"].value = 1  # 15 notes = 180 s: fine
+    assert mc.error is None and len(mc.piece.notes) == 15
+
+
+def test_a_very_long_message_is_cut(capsys):
+    from musegen_helpers.widgets import MAX_MESSAGE_CHARS
+
+    def make(root, length):
+        raise ValueError("unknown key '" + "x" * 5000 + "'")
+
+    mc = music_controls(make, _controls(), show=("sound",))
+    shown = mc.message.outputs[0]["data"]["text/html"]
+    assert MAX_MESSAGE_CHARS < len(shown) < MAX_MESSAGE_CHARS + 200 and "…" in shown

@@ -116,6 +116,8 @@ def _check_legacy_builder(build):
             raise CheckFailed(f"building the model raised TypeError: {err}") from None
         except ValueError as err:
             raise CheckFailed(f"building the model raised ValueError: {err}. (`lr=` is now `learning_rate=`.)") from None
+        except Exception as err:  # a slip in the learner's own code: name it, without a traceback
+            raise CheckFailed(f"building the model raised {type(err).__name__}: {err}.") from None
         if model is None:
             raise CheckFailed("your function returned None — did you forget `return model`?")
         if not isinstance(model, keras.Model):

@@ -9,10 +9,11 @@ Lesson: 04_gan
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
-from ..exercises import ____, CheckFailed, Exercise
+from ..exercises import ____, CheckFailed, Exercise, _type_phrase
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "collapse_test_sets", "threshold_quality"]
 
@@ -165,6 +166,10 @@ def _check_collapse(answer):
             raise NotImplementedError
         if said is None:
             raise CheckFailed("your function returned None — did you forget `return`?")
+        if not isinstance(said, (bool, np.bool_)) and not (isinstance(said, numbers.Integral) and said in (0, 1)):
+            # bool() of an array or a string would either raise or always be True: say what is wanted instead
+            raise CheckFailed(f"on {what}, your function returned {_type_phrase(said)}; it should return True "
+                              "(collapsed) or False, e.g. `return G.diversity(bars) < 0.5`.")
         if bool(said) != collapsed:
             if collapsed and "flicker" in what:
                 raise CheckFailed(f"on {what} your function says 'not collapsed'. Every bar differs from every "

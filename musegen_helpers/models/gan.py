@@ -48,7 +48,7 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from ..config import PRETRAINED_DIR
+from ..config import PRETRAINED_DIR, check_seed
 from ..music import Piece, note_name, parse_key
 from ..representation import piano_roll, piece_from_piano_roll
 
@@ -575,7 +575,8 @@ def _latent_dim(generator) -> int:
 def latent_points(n: int, latent_dim: int, seed: int = 0) -> np.ndarray:
     """``n`` noise vectors, standard normal, from numpy's generator with ``seed``: the same seed
     gives the same points (and so the same bars). Lesson: 04_gan"""
-    return np.random.default_rng(seed).standard_normal((int(n), int(latent_dim))).astype(np.float32)
+    return np.random.default_rng(check_seed(seed, allow_none=False)).standard_normal(
+        (int(n), int(latent_dim))).astype(np.float32)
 
 
 def interpolate_latent(start, end, t, spherical: bool = True) -> np.ndarray:
@@ -1066,35 +1067,64 @@ def latent_walk_widget(generator, seed_start: int = 1, seed_end: int = 2, positi
                        lowest_pitch: int = LOWEST_PITCH, threshold: float = 0.5, tempo: float = 80.0):
     """A slider that walks the noise space from one generated bar to another.
 
-    The bars at ``positions`` evenly spaced points of the spherical path are generated once
-    (one batch), so moving the slider only looks them up: the roll and the player change at once.
+    The bars at ``positions`` (2–64) evenly spaced points of the spherical path are generated
+    once (one batch), so moving the slider only looks them up: the roll and the player change at
+    once. ``seed_start``/``seed_end`` pick the two noise vectors (whole numbers >= 0),
+    ``threshold`` (0–1, exclusive) turns note chances into notes, ``tempo`` is in quarter notes
+    per minute (20–300). Bad arguments raise ValueError before anything is drawn; if a bar
+    cannot be drawn, the widget says why instead of the picture.
     Returns an ``ipywidgets.VBox``. Lesson: 04_gan
     """
+    import io
+
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     from ..audio import play
+    from ..widgets import show_message
 
+    if not isinstance(generator, keras.Model):
+        raise ValueError(f"generator must be a Keras model (e.g. G.load_pretrained()[0]), got {type(generator).__name__}.")
+    seed_start, seed_end = check_seed(seed_start, allow_none=False), check_seed(seed_end, allow_none=False)
+    if isinstance(positions, bool) or not isinstance(positions, (int, np.integer)) or not 2 <= positions <= 64:
+        raise ValueError(f"positions is the number of stops on the walk: a whole number from 2 to 64, got {positions!r}.")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold is the note chance above which a cell sounds: a number between 0 and 1, "
+                         f"got {threshold!r}.")
+    if isinstance(tempo, bool) or not isinstance(tempo, (int, float)) or not 20 <= tempo <= 300:
+        raise ValueError(f"tempo must be 20–300 quarter notes per minute, got {tempo!r}.")
+    pitches = int(generator.outputs[0].shape[2])
+    if not 0 <= lowest_pitch <= 128 - pitches:
+        raise ValueError(f"lowest_pitch must be 0–{128 - pitches} so that {pitches} rows stay within MIDI 0–127, "
+                         f"got {lowest_pitch!r}.")
     latent_dim = _latent_dim(generator)
     a = latent_points(1, latent_dim, seed_start)[0]
     b = latent_points(1, latent_dim, seed_end)[0]
-    path = interpolate_latent(a, b, np.linspace(0.0, 1.0, positions))
+    path = interpolate_latent(a, b, np.linspace(0.0, 1.0, int(positions)))
     rolls = np.asarray(generator(path, training=False)) > threshold
     slider = widgets.IntSlider(value=0, min=0, max=positions - 1, description="start → end",
                                continuous_update=False)
-    out = widgets.Output()
+    # an Image and an HTML player, not an Output holding a Figure: drawn the same in every front end
+    picture = widgets.Image(format="png")
+    player = widgets.HTML()
+    message = widgets.Output()
 
     def draw(change=None):
-        k = slider.value
-        with out:
-            out.clear_output(wait=True)
+        k = int(slider.value)
+        try:
             fig, _ = plot_bars(rolls[k:k + 1], lowest_pitch, ncols=1, cell=3.0,
                                titles=[f"{k}/{positions - 1} of the way"])
-            display(fig)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
             plt.close(fig)
-            display(play(bar_to_piece(rolls[k], lowest_pitch, tempo=tempo)))
+            picture.value = buffer.getvalue()
+            player.value = play(bar_to_piece(rolls[k], lowest_pitch, tempo=tempo))._repr_html_()
+            message.outputs = ()
+        except Exception as exc:  # a callback's traceback would be invisible: say it in the widget
+            show_message(message, f"bar {k} could not be drawn: {type(exc).__name__}: {exc}")
 
     slider.observe(draw, names="value")
     draw()
-    return widgets.VBox([slider, out])
+    box = widgets.VBox([slider, picture, player, message])
+    box.add_class("musegen-latent-walk")
+    return box

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -42,7 +43,7 @@ import numpy as np
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from ..config import PRETRAINED_DIR  # noqa: E402
+from ..config import PRETRAINED_DIR, check_seed  # noqa: E402
 from ..errors import LimitError  # noqa: E402
 from ..representation import END, VOCAB_SIZE  # noqa: E402
 
@@ -425,7 +426,12 @@ def load_model(path, compile: bool = True) -> keras.Model:
     if p.suffix != ".keras":
         raise ValueError(f"{p}: only Keras 3 '.keras' files are loaded (no .h5 or pickles).")
     try:
-        return keras.saving.load_model(p, safe_mode=True, compile=compile)
+        with warnings.catch_warnings():
+            # a model saved before its first training step has an unbuilt optimizer (2 variables);
+            # Keras then warns that it skips them. Only the optimizer's running averages are
+            # skipped, never weights, so the warning would only alarm a learner.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            return keras.saving.load_model(p, safe_mode=True, compile=compile)
     except (ValueError, OSError, KeyError) as err:
         raise ValueError(f"{p}: could not load this Keras model ({err}); the file may be damaged or "
                          "from an incompatible Keras version — retrain and save it again.") from err
@@ -739,6 +745,7 @@ class MelodySampler:
             ``int32`` array of new tokens (no primer, no ``END``).
         """
         length, primer = _check_generate_args(length, temperature, top_k, top_p, primer, self.vocab_size)
+        seed = check_seed(seed, allow_none=False)
         allowed = _allowed_tokens(self.vocab_size, key, stop_at_end)
         run = self._run_xla if self.backend == "xla" else self._run_numpy
         out, _ = run(length, temperature, top_k, top_p, allowed, primer, seed, condition)
@@ -786,7 +793,7 @@ def naive_generate(model: keras.Model, length: int = 64, temperature: float = 1.
     vocab = int(model.output_shape[-1])
     length, primer = _check_generate_args(length, temperature, top_k, top_p, primer, vocab)
     allowed = _allowed_tokens(vocab, key, stop_at_end)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, allow_none=False))
     melody = [START] + [int(t) for t in primer]
     new = []
     for _ in range(length):

@@ -14,10 +14,29 @@ import numpy as np
 
 from .music import PITCH_CLASS_NAMES, note_name
 
-__all__ = ["plot_piano_roll", "plot_pitch_histogram", "plot_duration_histogram", "PART_COLOURS"]
+__all__ = ["plot_piano_roll", "plot_pitch_histogram", "plot_duration_histogram", "figure_png", "PART_COLOURS"]
 
 PART_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 DRUM_COLOUR = "#555555"
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """The figure as PNG bytes (``dpi`` dots per inch), then closed.
+
+    Widgets show pictures as PNG in an ``ipywidgets.Image``: drawn the same in JupyterLab, Colab
+    and VS Code whatever matplotlib backend the kernel has, and closing the figure keeps a
+    slider moved a hundred times from piling up open figures.
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
 
 
 def _axes(ax, figsize):

@@ -122,7 +122,7 @@ class MusicControls:
         from IPython.display import display
 
         from .audio import play
-        from .plots import plot_piano_roll
+        from .plots import figure_png, plot_piano_roll
         from .score import show_score
 
         self.message.outputs = ()
@@ -131,16 +131,8 @@ class MusicControls:
             self.sound.value = play(piece)._repr_html_()
             self.timings["sound"] = time.perf_counter() - t
         if "roll" in self.show:
-            import matplotlib.pyplot as plt
-
             t = time.perf_counter()
-            import io
-
-            fig, _ = plot_piano_roll(piece, figsize=(9, 2.8))
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-            plt.close(fig)
-            self.roll.value = buffer.getvalue()
+            self.roll.value = figure_png(plot_piano_roll(piece, figsize=(9, 2.8))[0])
             self.timings["roll"] = time.perf_counter() - t
         if "score" in self.show:
             t = time.perf_counter()

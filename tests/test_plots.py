@@ -112,3 +112,14 @@ def test_histograms_use_the_given_axes():
     fig, (a, b) = plt.subplots(1, 2)
     assert plot_pitch_histogram(melody([60]), ax=a) == (fig, a)
     assert plot_duration_histogram(melody([60]), ax=b) == (fig, b)
+
+
+def test_figure_png_gives_png_bytes_and_closes_the_figure():
+    import matplotlib.pyplot as plt
+
+    from musegen_helpers.plots import figure_png
+
+    fig, _ = plot_piano_roll(melody([60, 64, 67], 1.0))
+    data = figure_png(fig, dpi=50)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fig.number not in plt.get_fignums()  # a widget moved 100 times must not keep 100 figures open

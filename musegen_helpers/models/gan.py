@@ -1075,12 +1075,10 @@ def latent_walk_widget(generator, seed_start: int = 1, seed_end: int = 2, positi
     cannot be drawn, the widget says why instead of the picture.
     Returns an ``ipywidgets.VBox``. Lesson: 04_gan
     """
-    import io
-
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     from ..audio import play
+    from ..plots import figure_png
     from ..widgets import show_message
 
     if not isinstance(generator, keras.Model):
@@ -1114,10 +1112,7 @@ def latent_walk_widget(generator, seed_start: int = 1, seed_end: int = 2, positi
         try:
             fig, _ = plot_bars(rolls[k:k + 1], lowest_pitch, ncols=1, cell=3.0,
                                titles=[f"{k}/{positions - 1} of the way"])
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-            plt.close(fig)
-            picture.value = buffer.getvalue()
+            picture.value = figure_png(fig)
             player.value = play(bar_to_piece(rolls[k], lowest_pitch, tempo=tempo))._repr_html_()
             message.outputs = ()
         except Exception as exc:  # a callback's traceback would be invisible: say it in the widget

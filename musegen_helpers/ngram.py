@@ -37,15 +37,19 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from . import sampling as _sampling
+from .errors import LimitError
 from .representation import END, VOCAB_SIZE
 
 __all__ = [
-    "BOS", "MAX_ORDER", "MarkovChain", "KneserNey", "WittenBell", "bits_per_token",
+    "BOS", "MAX_ORDER", "MAX_SAMPLE_STEPS", "MarkovChain", "KneserNey", "WittenBell", "bits_per_token",
     "best_kneser_ney", "longest_shared_ngram", "SharedNGram",
 ]
 
 BOS = VOCAB_SIZE  # beginning-of-tune padding symbol: appears in contexts only, never predicted
 MAX_ORDER = 32
+#: Longest sample (tokens). 20 000 sixteenth-note steps are 1 250 bars of 4/4, about an hour of
+#: music; a longer request is almost surely a typo, and would keep the kernel busy for minutes.
+MAX_SAMPLE_STEPS = 20_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -570,6 +574,10 @@ class _TokenModel:
         self._check_fitted()
         if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 0:
             raise ValueError(f"length must be a whole number of tokens >= 0, got {length!r}.")
+        if length > MAX_SAMPLE_STEPS:
+            raise LimitError(f"length={int(length)} tokens is over the limit of {MAX_SAMPLE_STEPS} (about "
+                             f"{MAX_SAMPLE_STEPS // 16} bars of 4/4); sample shorter tunes, or raise "
+                             "musegen_helpers.ngram.MAX_SAMPLE_STEPS if you really mean it.")
         rng = _sampling._as_rng(seed)
         tune = list(_as_tunes([primer], self.vocab_size, "primer")[0])
         for _ in range(int(length)):

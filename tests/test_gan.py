@@ -354,3 +354,13 @@ def test_latent_walk_widget_wants_a_model():
     pytest.importorskip("ipywidgets")
     with pytest.raises(ValueError, match="Keras model"):
         G.latent_walk_widget("gan_generator.keras")
+
+
+def test_a_million_bars_are_refused_before_any_memory_is_used(tiny_generator):
+    from musegen_helpers.errors import LimitError
+
+    with pytest.raises(LimitError, match=r"1000000 bars is over the limit of 20000 .*GB.*MAX_BARS"):
+        G.generate_bars(tiny_generator, 1_000_000)
+    for bad in (0, -3, 2.5, "16"):
+        with pytest.raises(ValueError, match="whole number >= 1"):
+            G.generate_bars(tiny_generator, bad)

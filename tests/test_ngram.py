@@ -395,3 +395,26 @@ def test_high_order_samples_copy_longer_passages():
 def test_bad_input_raises_a_clear_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_a_million_step_sample_is_refused_with_the_limit_and_how_to_raise_it(monkeypatch):
+    from musegen_helpers import ngram
+    from musegen_helpers.errors import LimitError
+
+    chain = ngram.MarkovChain(order=1).fit([[60, 62, 64, 62] * 4])
+    with pytest.raises(LimitError, match=r"over the limit of 20000.*MAX_SAMPLE_STEPS"):
+        chain.sample(1_000_000, seed=0)
+    # the limit is read at call time, so changing it (as the message says) takes effect at once
+    monkeypatch.setattr(ngram, "MAX_SAMPLE_STEPS", 100)
+    assert len(chain.sample(100, seed=0, stop_at_end=False)) == 100
+    with pytest.raises(LimitError, match="over the limit of 100"):
+        chain.sample(101, seed=0)
+
+
+@pytest.mark.parametrize("seed", [-1, 2 ** 40, 1.5, True])
+def test_sample_explains_a_bad_seed(seed):
+    from musegen_helpers import ngram
+
+    chain = ngram.MarkovChain(order=1).fit([[60, 62, 64, 62]])
+    with pytest.raises(ValueError, match="seed must be a whole number|rng must be"):
+        chain.sample(8, seed=seed)

@@ -49,6 +49,7 @@ import keras
 from keras import layers, ops
 
 from ..config import PRETRAINED_DIR, check_seed
+from ..errors import LimitError
 from ..music import Piece, note_name, parse_key
 from ..representation import piano_roll, piece_from_piano_roll
 
@@ -66,6 +67,7 @@ __all__ = [
 STEPS_PER_BAR = 16   # sixteenth notes in a 4/4 bar
 LOWEST_PITCH = 36    # C2: lowest row; with 48 rows the top is B5 (83) — 99.8 % of chorale notes in C
 N_PITCHES = 48
+MAX_BARS = 20_000     # one generate_bars call: 20 000 bars of 16 x 48 chances are 61 MB of float32
 PRETRAINED_GENERATOR = PRETRAINED_DIR / "gan_generator.keras"
 #: The same training run stopped after its first epoch (64 steps): unsure, soft output, for
 #: lesson 04's binarisation-threshold exercise.
@@ -572,6 +574,11 @@ def _latent_dim(generator) -> int:
     return int(generator.inputs[0].shape[-1])
 
 
+def _cells(generator) -> int:
+    """Cells (steps x pitches) in one generated bar."""
+    return int(np.prod(generator.outputs[0].shape[1:]))
+
+
 def latent_points(n: int, latent_dim: int, seed: int = 0) -> np.ndarray:
     """``n`` noise vectors, standard normal, from numpy's generator with ``seed``: the same seed
     gives the same points (and so the same bars). Lesson: 04_gan"""
@@ -628,8 +635,12 @@ def generate_bars(generator, n: int = 16, seed: int = 0, threshold: float | str 
 
     Lesson: 04_gan
     """
-    if int(n) < 1:
-        raise ValueError(f"ask for at least one bar (n >= 1), got {n}.")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n is a number of bars: a whole number >= 1, got {n!r}.")
+    if n > MAX_BARS:
+        raise LimitError(f"n={int(n)} bars is over the limit of {MAX_BARS} (their note chances alone would take "
+                         f"{int(n) * _cells(generator) * 4 / 1e9:.1f} GB); ask for fewer, or raise "
+                         "musegen_helpers.models.gan.MAX_BARS if you really mean it.")
     z = latent_points(n, _latent_dim(generator), seed)
     probs = np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False))
                             for i in range(0, len(z), batch_size)])

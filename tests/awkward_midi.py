@@ -99,16 +99,16 @@ def valid_example() -> bytes:
 
 # ---- timeouts ---------------------------------------------------------------------------
 @contextmanager
-def time_limit(seconds: float):
+def time_limit(seconds: float, what: str = "the loader hangs on this input"):
     """Fail (TimeoutError) when the block runs longer than ``seconds`` — a hang becomes a
     test failure instead of a stuck test run. Unix, main thread only (as pytest runs tests);
-    where there is no SIGALRM (Windows) the block runs unguarded."""
+    where there is no SIGALRM (Windows) the block runs unguarded. ``what`` ends the message."""
     if not hasattr(signal, "SIGALRM"):
         yield
         return
 
     def _raise(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s: the loader hangs on this input")
+        raise TimeoutError(f"still running after {seconds} s: {what}")
 
     previous = signal.signal(signal.SIGALRM, _raise)
     signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -41,7 +41,7 @@ from .music import Note, Piece, note_name, pitch_from_name
 __all__ = [
     "____", "is_placeholder", "CheckFailed", "Exercise", "Feedback", "Args",
     "check_number", "check_interval", "check_pitches", "check_piece", "check_array",
-    "check_function", "check_tokens", "interval_name",
+    "check_function", "check_tokens", "interval_name", "call_learner",
 ]
 
 
@@ -1286,6 +1286,33 @@ def _learner_line(error: BaseException, fn) -> str:
     return f" (line {frame.lineno}{': `' + line + '`' if line else ''})"
 
 
+def call_learner(fn: Callable, args: Sequence = (), kwargs: dict | None = None, *, context: str = "",
+                 what: str = "function", none_ok: bool = False):
+    """Call the learner's function ``fn(*args, **kwargs)`` the way every check should; return its result.
+
+    * ``NotImplementedError`` (the unsolved stub) or a ``____`` result: "not attempted", not wrong;
+    * any other exception: :class:`CheckFailed` naming its type, message and the line of the
+      learner's own code where it happened — never a traceback;
+    * ``None`` (unless ``none_ok``): "did you forget `return`?".
+
+    ``context`` starts each message, e.g. ``"called with pitch 69, "``.
+
+    Lesson: 00_welcome
+    """
+    try:
+        result = fn(*args, **(kwargs or {}))
+    except NotImplementedError:
+        raise _NotAttempted from None
+    except Exception as error:
+        raise CheckFailed(f"{context}your {what} raised {type(error).__name__}: "
+                          f"{error}{_learner_line(error, fn)}.") from None
+    if is_placeholder(result):
+        raise _NotAttempted
+    if result is None and not none_ok:
+        raise CheckFailed(f"{context}your {what} returned None — did you forget `return`?")
+    return result
+
+
 def check_function(reference: Callable, inputs: Iterable, compare: Callable | None = None,
                    describe_input: Callable[[Any], str] | None = None, what: str = "function") -> Callable:
     """A checker that calls the learner's function on hidden inputs and compares with ``reference``.
@@ -1314,18 +1341,13 @@ def check_function(reference: Callable, inputs: Iterable, compare: Callable | No
                               f"brackets), got {_type_phrase(answer)}.", wrong_type=True)
         for item in inputs:
             expected = _call(reference, item)
-            try:
-                yours = _call(answer, item)
-            except NotImplementedError:
-                raise _NotAttempted from None
-            except Exception as error:
-                raise CheckFailed(f"called with {describe(item)}, your {what} raised {type(error).__name__}: "
-                                  f"{error}{_learner_line(error, answer)}.") from None
-            if is_placeholder(yours):
-                raise _NotAttempted
-            if yours is None and expected is not None:
-                raise CheckFailed(f"called with {describe(item)}, your {what} returned None — did you forget "
-                                  "`return`?")
+            # copies, so a function that changes its input in place cannot spoil the next check
+            if isinstance(item, Args):
+                args, kwargs = copy.deepcopy(item.args), copy.deepcopy(item.kwargs)
+            else:
+                args, kwargs = (copy.deepcopy(item),), {}
+            yours = call_learner(answer, args, kwargs, context=f"called with {describe(item)}, ", what=what,
+                                 none_ok=expected is None)
             _compare(yours, expected, item, describe, what)
 
     def _compare(yours, expected, item, describe, what):

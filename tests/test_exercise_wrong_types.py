@@ -84,6 +84,8 @@ def test_wrong_kinds_of_answer_are_explained(exercise, capsys):
         assert len(message) > 20, f"{exercise.name!r} gave no reason for {kind}: {message!r}"
         assert "could not use it" not in message, f"{exercise.name!r}, {kind}: generic message {message!r}"
         assert "Traceback" not in message
+        if "raised IndexError" in message:  # an error in the learner's code points at their line
+            assert "(line " in message, f"{exercise.name!r}: {message!r}"
         # check() shows the same thing and never raises
         assert not exercise.check(answer)
     shown = capsys.readouterr().out
@@ -106,3 +108,12 @@ def test_a_value_where_a_function_is_wanted_says_so(exercise):
         passed, feedback = exercise.evaluate(answer)
         assert passed is False
         assert "function" in feedback.message, feedback.message
+
+
+@pytest.mark.parametrize("exercise", FUNCTION_EXERCISES)
+def test_the_unsolved_stub_counts_as_not_attempted(exercise):
+    def stub(*args, **kwargs):
+        raise NotImplementedError("write this function")
+
+    passed, feedback = exercise.evaluate(stub)
+    assert passed is None and feedback.status == "not attempted"

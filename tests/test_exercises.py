@@ -505,3 +505,27 @@ def test_every_checker_says_not_attempted_for_the_placeholder(capsys):
     for check in checkers:
         assert Exercise("x", check).check(____) is None
     assert capsys.readouterr().out.lower().count("not attempted yet") == len(checkers)
+
+
+def test_call_learner_reports_errors_with_the_learners_line_and_forgotten_returns():
+    from musegen_helpers.exercises import CheckFailed, _NotAttempted, call_learner
+
+    def halve(x):
+        total = x / 0
+        return total
+
+    with pytest.raises(CheckFailed, match=r"^with 3, your function raised ZeroDivisionError: division by zero "
+                                          r"\(line \d+: `total = x / 0`\)\.$"):
+        call_learner(halve, (3,), context="with 3, ")
+    with pytest.raises(CheckFailed, match="returned None — did you forget `return`"):
+        call_learner(lambda x: None, (3,))
+    assert call_learner(lambda x: None, (3,), none_ok=True) is None
+    with pytest.raises(_NotAttempted):
+        call_learner(lambda: ____)
+    with pytest.raises(_NotAttempted):
+        call_learner(_raise_not_implemented)
+    assert call_learner(lambda a, b=0: a + b, (2,), {"b": 5}) == 7
+
+
+def _raise_not_implemented():
+    raise NotImplementedError

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..exercises import ____, Args, CheckFailed, Exercise, check_function
+from ..exercises import ____, Args, CheckFailed, Exercise, _learner_line, call_learner, check_function
 from ..representation import HOLD, REST
 
 __all__ = ["____", "q2", "q1", "q3", "q4", "training_pairs", "with_temperature", "bits_per_token_of"]
@@ -117,7 +117,8 @@ def _check_legacy_builder(build):
         except ValueError as err:
             raise CheckFailed(f"building the model raised ValueError: {err}. (`lr=` is now `learning_rate=`.)") from None
         except Exception as err:  # a slip in the learner's own code: name it, without a traceback
-            raise CheckFailed(f"building the model raised {type(err).__name__}: {err}.") from None
+            raise CheckFailed(f"building the model raised {type(err).__name__}: {err}"
+                              f"{_learner_line(err, build)}.") from None
         if model is None:
             raise CheckFailed("your function returned None — did you forget `return model`?")
         if not isinstance(model, keras.Model):
@@ -267,17 +268,7 @@ class _BitsChecker:
         if not callable(fn):
             raise CheckFailed("pass your function itself (without brackets).", wrong_type=True)
         for p in self._inputs:
-            try:
-                yours = fn(p.copy())
-            except NotImplementedError:
-                raise
-            except Exception as err:
-                raise CheckFailed(f"called with probabilities {np.round(p, 4).tolist()}, your function raised "
-                                  f"{type(err).__name__}: {err}.") from None
-            if yours is ____:
-                return ____
-            if yours is None:
-                raise CheckFailed("your function returned None — did you forget `return`?")
+            yours = call_learner(fn, (p.copy(),), context=f"called with probabilities {np.round(p, 4).tolist()}, ")
             try:
                 _compare_bits(yours, bits_per_token_of(p), p)
             except CheckFailed as failure:

@@ -41,7 +41,7 @@ from .music import Note, Piece, note_name, pitch_from_name
 __all__ = [
     "____", "is_placeholder", "CheckFailed", "Exercise", "Feedback", "Args",
     "check_number", "check_interval", "check_pitches", "check_piece", "check_array",
-    "check_function", "check_tokens", "interval_name", "call_learner",
+    "check_function", "check_tokens", "interval_name", "call_learner", "all_of",
 ]
 
 
@@ -1284,6 +1284,25 @@ def _learner_line(error: BaseException, fn) -> str:
     frame = frames[-1]
     line = (frame.line or "").strip()
     return f" (line {frame.lineno}{': `' + line + '`' if line else ''})"
+
+
+def all_of(checkers: Iterable[Callable]) -> Callable:
+    """One checker that runs ``checkers`` in order and reports the first failure.
+
+    For an exercise checked on several hidden inputs that each need their own explanation
+    (``all_of(check_function(ref, [item], compare=...) for item in inputs)``).
+
+    Lesson: 00_welcome
+    """
+    checkers = list(checkers)
+    if not checkers:
+        raise ValueError("all_of needs at least one checker.")
+
+    def check(answer):
+        for checker in checkers:
+            checker(answer)
+
+    return _with_expected(check, getattr(checkers[0], "expected", None))
 
 
 def call_learner(fn: Callable, args: Sequence = (), kwargs: dict | None = None, *, context: str = "",

@@ -529,3 +529,17 @@ def test_call_learner_reports_errors_with_the_learners_line_and_forgotten_return
 
 def _raise_not_implemented():
     raise NotImplementedError
+
+
+def test_all_of_reports_the_first_failing_input_and_passes_when_all_pass():
+    from musegen_helpers.exercises import all_of
+
+    double = check_function(lambda x: 2 * x, [1], describe_input=lambda x: "one")
+    double_two = check_function(lambda x: 2 * x, [2], describe_input=lambda x: "two")
+    q = Exercise("double", check=all_of([double, double_two]))
+    assert q.evaluate(lambda x: 2 * x)[0] is True
+    passed, feedback = q.evaluate(lambda x: 2 if x == 1 else 5)
+    assert passed is False and "called with two" in feedback.message
+    assert q._checker.expected == "a function"
+    with pytest.raises(ValueError, match="at least one"):
+        all_of([])

@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from ..exercises import ____, Args, CheckFailed, Exercise, check_function
+from ..exercises import ____, Args, CheckFailed, Exercise, all_of, check_function
 from ..music import note_name
 from ..theory import cadence_type, parse_roman
 
@@ -78,17 +78,9 @@ def _chord_tone_check(item: Args):
                                                    f"{_names(chord)} ({list(chord)})")
 
 
-_chord_tone_checks = [_chord_tone_check(item) for item in _CHORD_TONE_INPUTS]
-
-
-def _check_chord_tone_function(answer):
-    for check in _chord_tone_checks:
-        check(answer)
-
-
 q1 = Exercise(
     "the chord-tone rule",
-    check=_check_chord_tone_function,
+    check=all_of(_chord_tone_check(item) for item in _CHORD_TONE_INPUTS),
     hints=["A chord tone is any note with the same *name* as a note of the chord, in any octave: "
            "C, E and G are chord tones of C major whether they are C4 or C6.",
            "The pitch class is `pitch % 12` (C = 0, C# = 1, ..., B = 11). Compare the pitch class of "
@@ -248,17 +240,9 @@ def _fifths_check(item: Args):
                                                    f"lower={list(lower)} ({_names(lower)})")
 
 
-_fifths_checks = [_fifths_check(item) for item in _FIFTH_INPUTS]
-
-
-def _check_fifths_function(answer):
-    for check in _fifths_checks:
-        check(answer)
-
-
 q3 = Exercise(
     "find parallel fifths",
-    check=_check_fifths_function,
+    check=all_of(_fifths_check(item) for item in _FIFTH_INPUTS),
     hints=["Walk through the positions i = 1, 2, ...: look at the interval between the voices at i - 1 "
            "and at i. A perfect fifth is 7 semitones.",
            "Use `abs(upper[i] - lower[i]) % 12 == 7`, so a twelfth (19 semitones) counts as a fifth, and "
@@ -345,17 +329,9 @@ def _transition_check(item: Args):
                           describe_input=lambda a: f"{len(tunes)} tunes {tunes} and n_symbols={n}")
 
 
-_transition_checks = [_transition_check(item) for item in _TRANSITION_INPUTS]
-
-
-def _check_transition_function(answer):
-    for check in _transition_checks:
-        check(answer)
-
-
 q4 = Exercise(
     "count the transitions",
-    check=_check_transition_function,
+    check=all_of(_transition_check(item) for item in _TRANSITION_INPUTS),
     hints=["Start from `counts = np.zeros((n_symbols, n_symbols), dtype=int)`. For each tune, look at each "
            "pair of neighbours (a, b) and add 1 to counts[a, b].",
            "`for a, b in zip(tune[:-1], tune[1:]):` walks over neighbouring pairs of one tune — and never "
@@ -440,17 +416,9 @@ def _order_check(item: Args):
                           describe_input=lambda a: f"bits_by_order={table}, tolerance={tol}")
 
 
-_order_checks = [_order_check(item) for item in _ORDER_INPUTS]
-
-
-def _check_order_function(answer):
-    for check in _order_checks:
-        check(answer)
-
-
 q5 = Exercise(
     "choose the order",
-    check=_check_order_function,
+    check=all_of(_order_check(item) for item in _ORDER_INPUTS),
     hints=["First find the lowest bits per token in the dictionary (ignore `inf`: an order that gave a held-out "
            "note probability 0).",
            "Then, of all orders whose bits are at most `lowest + tolerance`, return the smallest order. "

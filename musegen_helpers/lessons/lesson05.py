@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import metrics as M
-from ..exercises import ____, CheckFailed, Exercise, check_function, check_number
+from ..exercises import ____, CheckFailed, Exercise, all_of, check_function, check_number
 from ..music import Note, Piece, melody
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "through_tokens", "mystery_sets", "overlap_quiz", "copy_quiz",
@@ -125,17 +125,9 @@ def _entropy_check(description: str, piece: Piece):
                           describe_input=lambda _: description)
 
 
-_entropy_checks = [_entropy_check(d, p) for d, p in _ENTROPY_PIECES]
-
-
-def _check_entropy_function(answer):
-    for check in _entropy_checks:
-        check(answer)
-
-
 q1 = Exercise(
     "pitch-class entropy",
-    check=_check_entropy_function,
+    check=all_of(_entropy_check(d, p) for d, p in _ENTROPY_PIECES),
     hints=["Count the notes on each of the 12 pitch classes (`note.pitch % 12`), then turn the counts into "
            "shares p that sum to 1.",
            "H = −Σ p·log2(p), summed over the pitch classes that occur (leave out counts of 0: 0·log 0 counts "

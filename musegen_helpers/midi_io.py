@@ -111,9 +111,10 @@ def load_midi(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int
 def _piece_from_midifile(mid: mido.MidiFile, p: Path, max_notes: int) -> Piece:
     tpb = mid.ticks_per_beat
     if not isinstance(tpb, int) or tpb <= 0:
+        kind = ("0 ticks per quarter note, which no file may have" if tpb == 0
+                else "SMPTE frame timing (frames per second), not ticks per quarter note")
         raise MusicFileError(
-            p, f"the file's time division ({tpb}) is not in ticks per quarter note "
-            "(it uses SMPTE frame timing or is zero)",
+            p, f"the file's time division ({tpb}) is {kind}",
             "re-export it from a sequencer with 'ticks per beat' timing")
     tempos: list[tuple[int, float]] = []
     time_sigs: list[tuple[int, tuple[int, int]]] = []

@@ -266,7 +266,7 @@ def _build_cases() -> list[AwkwardFile]:
         AwkwardFile("smpte_timing", smf(0, note(60), division=0xE728), "error",
                     "SMPTE timing: -25 frames per second, 40 ticks per frame", match="SMPTE"),
         AwkwardFile("zero_ticks_per_beat", smf(0, note(60), division=0), "error",
-                    "a division of 0 ticks per quarter note", match=r"time division \(0\) is 0 ticks per quarter note"),
+                    "a division of 0 ticks per quarter note", match="time division (0) is 0 ticks per quarter note"),
         AwkwardFile("meter_and_tempo_changes",
                     smf(1, tempo(100) + time_signature(3, 4) + tempo(140, 3 * TPB) + time_signature(6, 8),
                         note(60, 6 * TPB)),

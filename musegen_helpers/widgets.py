@@ -113,7 +113,7 @@ class MusicControls:
         return True
 
     def _fail(self, text: str) -> bool:
-        kept = " (the last good piece is kept)" if self.piece is not None else ""
+        kept = " (The last good piece is still shown.)" if self.piece is not None else ""
         self.error = text
         show_message(self.message, text + kept)
         return False

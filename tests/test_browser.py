@@ -155,6 +155,23 @@ def test_lesson02_runs_in_jupyterlab_and_slider_makes_new_sound(browser, jupyter
     message = widget.locator(".output_area, .jp-OutputArea").first.inner_text()
     assert "Traceback" not in message
 
+    # a wrong value typed into the tonic box shows as a message in the widget, in the browser too
+    tonic = widget.locator("input[type=text]").first
+    tonic.fill("C major")
+    tonic.press("Enter")
+    widget.get_by_text("type only the tonic").wait_for(timeout=60_000)
+    assert "⚠" in widget.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-lesson02-message.png"), full_page=False)
+    before = set(_audio_sources(page))
+    tonic.fill("G")
+    tonic.press("Enter")
+    page.wait_for_function(
+        """(before) => Array.from(document.querySelectorAll('.musegen-music-controls audio'))
+             .some(e => !before.includes((e.src || (e.querySelector('source')||{}).src || '').slice(-200)))""",
+        arg=list(before), timeout=60_000)
+    widget.get_by_text("type only the tonic").wait_for(state="detached", timeout=30_000)
+    assert "⚠" not in widget.inner_text()
+
 
 def test_course_site_pages_have_audio_and_score(browser, tmp_path):
     from musegen_helpers.site import build_site

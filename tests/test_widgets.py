@@ -112,7 +112,7 @@ def test_any_failure_in_make_piece_becomes_a_message(failure, expected, capsys):
     assert mc.piece is good
     shown = mc.message.outputs[0]["data"]["text/html"]
     assert expected.replace("'", "&#x27;") in shown or expected in shown
-    assert "last good piece is kept" in shown
+    assert "last good piece is still shown" in shown
     mc.controls["length"].value = 5
     assert mc.error is None and len(mc.piece.notes) == 5
 

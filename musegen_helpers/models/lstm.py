@@ -215,15 +215,7 @@ def tune_windows(token_sequences: Sequence[np.ndarray], window: int | None = 128
 
     Lesson: 03_lstm
     """
-    seqs = [np.asarray(s) for s in token_sequences]
-    if not seqs:
-        raise ValueError("no tunes given: pass a list of token arrays, e.g. dataset.tokens().")
-    for i, s in enumerate(seqs):
-        if s.ndim != 1 or (s.size and (s.min() < 0 or s.max() >= VOCAB_SIZE)):
-            raise ValueError(f"tune {i} is not a 1-D array of tokens in [0, {VOCAB_SIZE}); "
-                             "encode melodies with melody_to_tokens().")
-    if conditions is not None and len(conditions) != len(seqs):
-        raise ValueError(f"got {len(conditions)} conditions for {len(seqs)} tunes; give one per tune.")
+    seqs = _check_tunes(token_sequences, conditions, allow_none=False)
     full = [np.concatenate([[START], s[s != END] if add_end else s, [END] if add_end else []]).astype(np.int32)
             for s in seqs]
     if window is None:
@@ -540,6 +532,21 @@ class NumpyLSTM:
 # ---------------------------------------------------------------------------------------
 # Sampling helpers shared by every generator
 # ---------------------------------------------------------------------------------------
+def _check_tunes(token_sequences, conditions=None, allow_none: bool = True) -> list[np.ndarray]:
+    """The tunes as 1-D token arrays, after checking every token is in the vocabulary and that
+    there is one condition per tune (when conditions are given)."""
+    seqs = [np.asarray(s) for s in token_sequences]
+    if not seqs and not allow_none:
+        raise ValueError("no tunes given: pass a list of token arrays, e.g. dataset.tokens().")
+    for i, s in enumerate(seqs):
+        if s.ndim != 1 or (s.size and (s.min() < 0 or s.max() >= VOCAB_SIZE)):
+            raise ValueError(f"tune {i} is not a 1-D array of tokens in [0, {VOCAB_SIZE}); "
+                             "encode melodies with melody_to_tokens().")
+    if conditions is not None and len(conditions) != len(seqs):
+        raise ValueError(f"got {len(conditions)} conditions for {len(seqs)} tunes; give one per tune.")
+    return seqs
+
+
 def _check_generate_args(length, temperature, top_k, top_p, primer, vocab_size):
     if isinstance(length, (bool, str)) or int(length) != length or length < 1:
         raise ValueError(f"length is a number of steps (sixteenth notes) >= 1, got {length!r}.")
@@ -835,13 +842,7 @@ def log2_prob_sequences(model: keras.Model, token_sequences: Sequence[np.ndarray
 
     Lesson: 03_lstm
     """
-    seqs = [np.asarray(s) for s in token_sequences]
-    for i, s in enumerate(seqs):
-        if s.ndim != 1 or (s.size and (s.min() < 0 or s.max() >= VOCAB_SIZE)):
-            raise ValueError(f"tune {i} is not a 1-D array of tokens in [0, {VOCAB_SIZE}); "
-                             "encode melodies with melody_to_tokens().")
-    if conditions is not None and len(conditions) != len(seqs):
-        raise ValueError(f"got {len(conditions)} conditions for {len(seqs)} tunes; give one per tune.")
+    seqs = _check_tunes(token_sequences, conditions)
     # what the model reads (START + tune) and what it must predict (tune + END), per tune
     targets = [np.append(s[s != END], END).astype(np.int32) if add_end else s.astype(np.int32) for s in seqs]
     result: list[np.ndarray] = [np.zeros(0) for _ in seqs]

@@ -11,7 +11,9 @@ Importing this package does not import TensorFlow; only ``musegen_helpers.models
 
 from .audio import play, render, save_wav
 from .errors import LimitError, MusicFileError
-from .midi_io import from_music21, load, load_midi, load_score, save_midi, to_music21
+from .midi_io import load, load_midi, save_midi
+from .notation import to_music21
+from .score_io import from_music21, load_score
 from .music import Note, Piece, melody, note_name, pitch_from_name, pitch_to_frequency
 from .plots import plot_duration_histogram, plot_pitch_histogram, plot_piano_roll
 from .score import save_musicxml, show_score

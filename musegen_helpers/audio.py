@@ -211,9 +211,9 @@ def _wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
 
 def save_wav(x, path, *, overwrite: bool = False, sample_rate: int = SAMPLE_RATE, **kwargs) -> Path:
     """Render music and write a 16-bit mono WAV file; refuses to overwrite unless ``overwrite=True``."""
-    from .midi_io import _atomic_write, check_can_write
+    from .files import atomic_write, check_can_write
 
     p = check_can_write(path, overwrite)
     data = _wav_bytes(render(x, sample_rate, **kwargs), sample_rate)
-    _atomic_write(p, lambda fh: fh.write(data))
+    atomic_write(p, lambda fh: fh.write(data))
     return p

@@ -1081,7 +1081,7 @@ def _chorale_families(kept: list[dict]) -> None:
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """An ``.npz`` that is the same bytes every time: fixed entry order, date and permissions."""
-    from .midi_io import _atomic_write
+    from .files import atomic_write
 
     def write(fh):
         with zipfile.ZipFile(fh, "w") as zf:
@@ -1094,13 +1094,13 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, buf.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
     os.chmod(path, 0o644)  # a temporary file starts private; data files are for everyone to read
 
 
 def _write_json(path: Path, doc: dict) -> None:
     """JSON with one piece per line (readable diffs), keys sorted, no time stamps."""
-    from .midi_io import _atomic_write
+    from .files import atomic_write
 
     pieces = doc["pieces"]
     head = {k: v for k, v in doc.items() if k != "pieces"}
@@ -1111,7 +1111,7 @@ def _write_json(path: Path, doc: dict) -> None:
     lines.append(",\n".join(json.dumps(m, sort_keys=True, ensure_ascii=False) for m in pieces))
     lines.append("]}")
     text = "\n".join(lines) + "\n"
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
     os.chmod(path, 0o644)
 
 
@@ -1275,7 +1275,7 @@ def _caveats(pieces: list[dict]) -> list[str]:
 
 def _write_manifest(out: Path, seconds: float, workers: int) -> None:
     """Write ``MANIFEST.md`` from the data files in ``out`` (counts, checksums, licences)."""
-    from .midi_io import _atomic_write
+    from .files import atomic_write
 
     docs = {}
     for stem in (MELODIES_STEM, CHORALES_STEM):
@@ -1404,7 +1404,7 @@ def _write_manifest(out: Path, seconds: float, workers: int) -> None:
         "",
     ]
     text = "\n".join(lines)
-    _atomic_write(out / "MANIFEST.md", lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(out / "MANIFEST.md", lambda fh: fh.write(text.encode("utf-8")))
     os.chmod(out / "MANIFEST.md", 0o644)
 
 

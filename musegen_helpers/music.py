@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 __all__ = [
     "Note",
@@ -30,6 +30,9 @@ __all__ = [
     "frequency_to_pitch",
     "parse_key",
     "melody",
+    "Bar",
+    "beat_length",
+    "bar_length_of",
 ]
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -116,6 +119,68 @@ def parse_key(key: str) -> tuple[int, str]:
     return tonic, mode
 
 
+_EPS = 1e-9
+_VALID_BEAT_UNITS = (1, 2, 4, 8, 16, 32)
+
+
+def _check_time_signature(time_signature, where: str = "time signature") -> tuple[int, int]:
+    try:
+        num, den = time_signature
+        num, den = int(num), int(den)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} {time_signature!r} is not a (beats, beat unit) pair: "
+                         "use e.g. (4, 4), (3, 4) or (6, 8).") from None
+    if num < 1 or den not in _VALID_BEAT_UNITS:
+        raise ValueError(f"{where} {num}/{den} is not valid: use e.g. (4, 4), (3, 4) or (6, 8).")
+    return num, den
+
+
+def bar_length_of(time_signature: tuple[int, int]) -> float:
+    """Length of one full bar in quarter notes: ``beats * 4 / beat_unit`` (3/4 -> 3, 6/8 -> 3, 7/16 -> 1.75)."""
+    num, den = time_signature
+    return num * 4.0 / den
+
+
+def beat_length(time_signature: tuple[int, int]) -> float:
+    """The felt beat of a meter, in quarter notes — the one definition every module uses.
+
+    Simple meters count the written unit (4/4 -> 1, 2/2 -> 2, 3/8 -> 0.5, 5/16 -> 0.25). Compound
+    meters — a numerator of 6, 9, 12 ... (divisible by 3 and above 3) — count dotted beats of three
+    units (6/8 -> 1.5, 9/8 -> 1.5, 12/16 -> 0.75). This is music21's ``TimeSignature.beatDuration``
+    for these meters.
+
+    Lesson: 01_representation
+    """
+    num, den = time_signature
+    unit = 4.0 / den
+    return 3 * unit if num % 3 == 0 and num > 3 else unit
+
+
+class Bar(NamedTuple):
+    """One bar (measure) of a piece, as :meth:`Piece.bars` lists them.
+
+    Attributes:
+        number: bar number as a score prints it — 0 for a pickup (anacrusis) bar, then 1, 2, ...
+        start, end: position in quarter notes of its first beat and of the next bar line.
+        time_signature: the meter in force in this bar.
+    """
+
+    number: int
+    start: float
+    end: float
+    time_signature: tuple[int, int]
+
+    @property
+    def length(self) -> float:
+        """Length in quarter notes (shorter than the meter for a pickup bar or a bar cut by a meter change)."""
+        return self.end - self.start
+
+    @property
+    def is_complete(self) -> bool:
+        """True when the bar is as long as its meter says."""
+        return abs(self.length - bar_length_of(self.time_signature)) < 1e-6
+
+
 @dataclass(frozen=True)
 class Note:
     """One sounding note.
@@ -186,7 +251,15 @@ class Piece:
         title: a human-readable title.
         source: where the piece came from (a file path or corpus id).
         tempo_changes: later tempo changes as (start in quarter notes, BPM) pairs.
-        meta: free-form extra information (JSON-friendly values).
+        meta: free-form extra information (JSON-friendly values); never meter, key or pickup.
+        time_signature_changes: later meter changes as (start in quarter notes, (beats, unit)) pairs;
+            ``time_signature`` is the meter at 0. A change always starts a new bar.
+        key_changes: later key changes as (start in quarter notes, key name) pairs; ``key`` is the key at 0.
+        pickup: length in quarter notes of an anacrusis (an incomplete first bar), 0 when bar 1
+            starts at 0. Must be shorter than one bar of ``time_signature``.
+
+    Bars and beats are computed here and nowhere else: :meth:`bars`, :meth:`bar_at`,
+    :meth:`bar_and_beat`, :meth:`time_signature_at`, :meth:`key_at` and :func:`beat_length`.
     """
 
     notes: list[Note] = field(default_factory=list)
@@ -197,6 +270,9 @@ class Piece:
     source: str = ""
     tempo_changes: list[tuple[float, float]] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    time_signature_changes: list[tuple[float, tuple[int, int]]] = field(default_factory=list)
+    key_changes: list[tuple[float, str]] = field(default_factory=list)
+    pickup: float = 0.0
 
     def __post_init__(self):
         # every field in the key, so equal note sets give equal lists (and equal Pieces)
@@ -205,13 +281,48 @@ class Piece:
         if not (isinstance(self.tempo, (int, float)) and 1 <= self.tempo <= 1000):
             raise ValueError(f"tempo must be between 1 and 1000 quarter notes per minute, got {self.tempo!r}.")
         self.tempo = float(self.tempo)
-        num, den = self.time_signature
-        if int(num) < 1 or int(den) not in (1, 2, 4, 8, 16, 32):
-            raise ValueError(f"time signature {num}/{den} is not valid: use e.g. (4, 4), (3, 4) or (6, 8).")
-        self.time_signature = (int(num), int(den))
+        self.time_signature = _check_time_signature(self.time_signature)
         if self.key is not None:
             parse_key(self.key)  # raises a clear error for unknown names
         self.tempo_changes = sorted((float(b), float(t)) for b, t in self.tempo_changes)
+        # meter and key maps: sorted, one entry per position (the last given wins), a change at 0
+        # replaces the opening value, and an entry that repeats the value in force is not a change
+        ts_at: dict[float, tuple[int, int]] = {}
+        for at, ts in self.time_signature_changes:
+            at = float(at)
+            if not (math.isfinite(at) and at >= 0):
+                raise ValueError(f"a time-signature change must be at a position >= 0 quarter notes, got {at}.")
+            ts_at[at] = _check_time_signature(ts, f"time-signature change at {at:g}:")
+        if 0.0 in ts_at:
+            self.time_signature = ts_at.pop(0.0)
+        changes, current = [], self.time_signature
+        for at in sorted(ts_at):
+            if ts_at[at] != current:
+                changes.append((at, ts_at[at]))
+                current = ts_at[at]
+        self.time_signature_changes = changes
+        key_at: dict[float, str] = {}
+        for at, name in self.key_changes:
+            at = float(at)
+            if not (math.isfinite(at) and at >= 0):
+                raise ValueError(f"a key change must be at a position >= 0 quarter notes, got {at}.")
+            parse_key(name)
+            key_at[at] = name
+        if 0.0 in key_at:
+            self.key = key_at.pop(0.0)
+        kchanges, current_key = [], self.key
+        for at in sorted(key_at):
+            if current_key is None or parse_key(key_at[at]) != parse_key(current_key):
+                kchanges.append((at, key_at[at]))
+                current_key = key_at[at]
+        self.key_changes = kchanges
+        pickup = float(self.pickup or 0.0)
+        first_bar = bar_length_of(self.time_signature)
+        if not (math.isfinite(pickup) and 0 <= pickup < first_bar - 1e-9):
+            raise ValueError(
+                f"a pickup (anacrusis) must be at least 0 and shorter than one bar of "
+                f"{self.time_signature[0]}/{self.time_signature[1]} ({first_bar:g} quarter notes), got {self.pickup!r}.")
+        self.pickup = pickup
 
     # ---- simple facts -------------------------------------------------------------
     def __len__(self) -> int:
@@ -227,14 +338,83 @@ class Piece:
 
     @property
     def bar_length(self) -> float:
-        """Length of one bar in quarter notes: ``beats * 4 / beat_unit`` (3/4 -> 3, 6/8 -> 3)."""
-        num, den = self.time_signature
-        return num * 4.0 / den
+        """Length of one full bar of the opening meter in quarter notes: ``beats * 4 / beat_unit``
+        (3/4 -> 3, 6/8 -> 3). With meter changes, use :meth:`bars` for each bar's length."""
+        return bar_length_of(self.time_signature)
 
     @property
     def n_bars(self) -> int:
-        """Number of (possibly partly filled) bars the notes reach into."""
-        return int(math.ceil(self.end / self.bar_length - 1e-9)) if self.notes else 0
+        """Number of bars the notes reach into (a pickup bar counts as one; 0 for no notes)."""
+        return len(self.bars()) if self.notes else 0
+
+    # ---- meter, key and bar positions: the one definition ------------------------------
+    def time_signature_at(self, position: float) -> tuple[int, int]:
+        """The meter in force at a position (quarter notes)."""
+        ts = self.time_signature
+        for at, change in self.time_signature_changes:
+            if at > position + _EPS:
+                break
+            ts = change
+        return ts
+
+    def key_at(self, position: float) -> str | None:
+        """The key in force at a position (quarter notes), or None when unknown."""
+        key = self.key
+        for at, change in self.key_changes:
+            if at > position + _EPS:
+                break
+            key = change
+        return key
+
+    def bars(self, until: float | None = None) -> list[Bar]:
+        """The bars from 0 up to ``until`` (quarter notes; default: the end of the last note),
+        following the pickup and every meter change.
+
+        The pickup bar is bar 0 (``[0, pickup)``); each later bar lasts one bar of its meter,
+        except that a meter change falling inside a bar ends that bar there (a change always
+        starts a new bar). An empty piece has one bar. Shapes: a list of :class:`Bar`.
+
+        Lesson: 01_representation
+        """
+        until = self.end if until is None else float(until)
+        out: list[Bar] = []
+        pos, number = 0.0, 1
+        if self.pickup > 0:
+            out.append(Bar(0, 0.0, self.pickup, self.time_signature))
+            pos = self.pickup
+        changes = [at for at, _ in self.time_signature_changes]
+        while pos < until - _EPS or not out:
+            ts = self.time_signature_at(pos)
+            end = pos + bar_length_of(ts)
+            for at in changes:
+                if pos + _EPS < at < end - _EPS:
+                    end = at
+                    break
+            out.append(Bar(number, pos, end, ts))
+            pos, number = end, number + 1
+        return out
+
+    def bar_at(self, position: float) -> Bar:
+        """The bar that contains a position (quarter notes); a bar line belongs to the bar it opens."""
+        for bar in self.bars(position + 2 * _EPS):
+            if bar.start - _EPS <= position < bar.end - _EPS:
+                return bar
+        return bar  # pragma: no cover - bars() always reaches past position
+
+    def bar_and_beat(self, position: float) -> tuple[int, float]:
+        """``(bar number, beat)`` of a position in quarter notes, as a musician counts: bar 0 is the
+        pickup, beats count from 1 in units of :func:`beat_length` (4/4: quarter 2.5 -> (1, 3.5);
+        6/8: quarter 1.5 -> (1, 2.0)). A pickup's beats are counted back from its bar line (a
+        one-beat upbeat in 4/4 is beat 4 of bar 0).
+
+        Lesson: 01_representation
+        """
+        bar = self.bar_at(position)
+        beat = beat_length(bar.time_signature)
+        into = position - bar.start
+        if bar.number == 0:
+            into += bar_length_of(bar.time_signature) - bar.length
+        return bar.number, 1.0 + into / beat
 
     @property
     def parts(self) -> list[str | None]:
@@ -300,17 +480,22 @@ class Piece:
                     "outside MIDI's 0–127; transpose by fewer semitones."
                 )
             out.append(replace(n, pitch=new))
-        key = self.key
-        if key is not None:
-            tonic, mode = parse_key(key)
-            key = f"{PITCH_CLASS_NAMES[(tonic + semitones) % 12]} {mode}"
-        return self.with_notes(out, key=key)
+        def moved(name):
+            if name is None:
+                return None
+            tonic, mode = parse_key(name)
+            return f"{PITCH_CLASS_NAMES[(tonic + semitones) % 12]} {mode}"
+
+        return self.with_notes(out, key=moved(self.key),
+                               key_changes=[(at, moved(name)) for at, name in self.key_changes])
 
     def slice(self, start: float, end: float) -> "Piece":
         """The music between two positions (quarter notes), moved to start at 0.
 
         Notes that overlap the window are cut to it; notes outside are dropped.
-        Tempo changes inside the window are kept (shifted).
+        Tempo, meter and key in force at ``start`` become the slice's opening ones; changes inside
+        the window are kept (shifted). A slice that starts inside a bar opens with a pickup that
+        lasts to the next bar line; one that starts on a bar line has none.
         """
         if end <= start:
             raise ValueError(f"slice end ({end}) must be after its start ({start}), in quarter notes.")
@@ -326,7 +511,17 @@ class Piece:
                 tempo = bpm
             elif beat < end:
                 changes.append((beat - start, bpm))
-        return self.with_notes(out, tempo=tempo, tempo_changes=changes)
+        bar = self.bar_at(start)
+        pickup = 0.0 if abs(bar.start - start) < 1e-6 else bar.end - start
+        opening = self.time_signature_at(start)
+        if pickup >= bar_length_of(opening) - 1e-9:
+            pickup = 0.0
+        return self.with_notes(
+            out, tempo=tempo, tempo_changes=changes, pickup=pickup,
+            time_signature=opening, key=self.key_at(start),
+            time_signature_changes=[(at - start, ts) for at, ts in self.time_signature_changes
+                                    if start + _EPS < at < end - _EPS],
+            key_changes=[(at - start, k) for at, k in self.key_changes if start + _EPS < at < end - _EPS])
 
     def quantize(self, grid: float = 0.25) -> "Piece":
         """Snap onsets and offsets to a grid (quarter notes; 0.25 = sixteenth notes).
@@ -357,8 +552,12 @@ class Piece:
         lo_hi = ""
         if self.pitches:
             lo_hi = f", range {note_name(min(self.pitches))}–{note_name(max(self.pitches))}"
-        return (f"{head}{len(self.notes)} notes, {self.n_bars} bars of {num}/{den}, "
-                f"key={self.key or '?'}, tempo={self.tempo:g} BPM{part_text}{lo_hi}{drum_text})")
+        meter = f"{num}/{den}" + (f" (+{len(self.time_signature_changes)} meter changes)"
+                                  if self.time_signature_changes else "")
+        key = (self.key or "?") + (f" (+{len(self.key_changes)} key changes)" if self.key_changes else "")
+        pickup = f", pickup {self.pickup:g}" if self.pickup else ""
+        return (f"{head}{len(self.notes)} notes, {self.n_bars} bars of {meter}{pickup}, "
+                f"key={key}, tempo={self.tempo:g} BPM{part_text}{lo_hi}{drum_text})")
 
     def _repr_html_(self):  # pragma: no cover - notebook display
         return None

@@ -1,6 +1,6 @@
 """Sheet music inline: ``show_score(piece)`` engraves with verovio and displays SVG.
 
-The path is Piece → music21 (:func:`~musegen_helpers.midi_io.to_music21`) → MusicXML text →
+The path is Piece → music21 (:func:`~musegen_helpers.notation.to_music21`) → MusicXML text →
 verovio → SVG. Verovio is a pip package with no system dependencies, so this works on a
 fresh machine and on Colab without MuseScore or LilyPond.
 
@@ -27,7 +27,7 @@ def musicxml_text(x) -> str:
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     from .audio import to_piece
-    from .midi_io import to_music21
+    from .notation import to_music21
 
     piece = to_piece(x)
     score = to_music21(piece)
@@ -112,9 +112,9 @@ def show_score(x, **kwargs) -> _Score:
 
 def save_musicxml(x, path, *, overwrite: bool = False) -> Path:
     """Write MusicXML that MuseScore, Finale or Sibelius can open; refuses to overwrite unless asked."""
-    from .midi_io import _atomic_write, check_can_write
+    from .files import atomic_write, check_can_write
 
     p = check_can_write(path, overwrite)
     text = musicxml_text(x)
-    _atomic_write(p, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(p, lambda fh: fh.write(text.encode("utf-8")))
     return p

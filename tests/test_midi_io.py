@@ -9,8 +9,9 @@ import pytest
 
 from musegen_helpers.errors import LimitError, MusicFileError
 from musegen_helpers.midi_io import (
-    _atomic_write, check_can_write, from_music21, load, load_midi, load_score, save_midi, to_music21,
+    from_music21, load, load_midi, load_score, save_midi, to_music21,
 )
+from musegen_helpers.files import atomic_write, check_can_write
 from musegen_helpers.music import Note, Piece, melody
 
 TICK = 1 / 480  # save_midi's default resolution, in quarter notes
@@ -410,11 +411,11 @@ def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        _atomic_write(target, write_half_then_fail)
+        atomic_write(target, write_half_then_fail)
     assert list(tmp_path.iterdir()) == []
     target.write_bytes(b"old")
     with pytest.raises(RuntimeError):
-        _atomic_write(target, write_half_then_fail)
+        atomic_write(target, write_half_then_fail)
     assert target.read_bytes() == b"old"
 
 

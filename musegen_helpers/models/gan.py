@@ -1010,7 +1010,7 @@ def train_gan(gan, bars, epochs: int = 10, batch_size: int = 64, every: int = 5,
 def check_can_write_model(path, overwrite: bool = False, with_info: bool = True) -> Path:
     """Check, before a long training run, that :func:`save_generator` will be able to write
     ``path`` (a ``.keras`` name; no existing file, or ``overwrite``). Returns it as a Path."""
-    from ..midi_io import check_can_write
+    from ..files import check_can_write
 
     p = Path(path)
     if p.suffix != ".keras":
@@ -1028,14 +1028,14 @@ def save_generator(generator, path, *, overwrite: bool = False, info: dict | Non
     the same folder first and renames it, so a crash never leaves half a model behind.
     Lesson: 04_gan
     """
-    from ..midi_io import _atomic_path, _atomic_write
+    from ..files import atomic_path, atomic_write
 
     p = check_can_write_model(path, overwrite, with_info=info is not None)
-    with _atomic_path(p, suffix=".keras") as tmp:
+    with atomic_path(p, suffix=".keras") as tmp:
         generator.save(tmp)
     if info is not None:
         text = json.dumps(info, indent=2, sort_keys=True).encode()
-        _atomic_write(p.with_suffix(".json"), lambda fh: fh.write(text))
+        atomic_write(p.with_suffix(".json"), lambda fh: fh.write(text))
     return p
 
 

@@ -400,9 +400,9 @@ def save_model(model: keras.Model, path, overwrite: bool = False) -> Path:
         raise ValueError(f"{p}: Keras 3 saves models as '.keras' files; give a path ending in .keras.")
     if p.exists() and not overwrite:
         raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it, or choose another name.")
-    from ..midi_io import _atomic_path
+    from ..files import atomic_path
 
-    with _atomic_path(p, suffix=".keras") as tmp:
+    with atomic_path(p, suffix=".keras") as tmp:
         model.save(tmp, overwrite=True)  # the empty temporary file already exists
     return p
 

@@ -17,7 +17,9 @@ Lesson: 01_representation
 
 from __future__ import annotations
 
+import bisect
 import io
+import struct
 import warnings
 from pathlib import Path
 
@@ -41,21 +43,50 @@ SCORE_SUFFIXES = {".abc", ".xml", ".mxl", ".musicxml", ".krn", ".mid", ".midi", 
 # ---------------------------------------------------------------------------------------
 # MIDI
 # ---------------------------------------------------------------------------------------
+#: Length in quarter notes given to a note whose note-on and note-off fall on the same tick
+#: (drum machines and some exporters write hits that way): a 32nd note, shortened to end at
+#: the next onset of the same key so it never overlaps it. Without it the note has no length
+#: and would be lost — a whole drum track would vanish from the audio.
+ZERO_LENGTH_NOTE = 0.125
+
+_END_OF_TRACK = b"\xff\x2f\x00"
+
+
 def load_midi(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = 500_000) -> Piece:
     """Read a Standard MIDI File into a :class:`Piece`.
 
     * Times become quarter notes (``ticks / ticks_per_beat``).
     * Tempo: the first tempo is ``piece.tempo``; later ones go to ``piece.tempo_changes``.
+    * Meter and key are maps, as in the file: ``piece.time_signature`` is the meter at 0 — 4/4,
+      the MIDI default, until the first time-signature event — and every later change is in
+      ``piece.time_signature_changes``; ``piece.key`` is the key at 0 (None until the first
+      key-signature event) and later ones are in ``piece.key_changes``. Events from all tracks
+      count; the same meter repeated (e.g. 4/4 at tick 0 in two tracks) is not a change. An
+      impossible meter (0/4, or a beat unit over 32) is ignored with a warning.
+    * MIDI has no pickup (anacrusis): ``piece.pickup`` is 0 and bar 1 starts at 0. When you know
+      the file opens with an upbeat, set it: ``piece.pickup = 1.0``.
+    * Text (track names, the title) is read as UTF-8, as current software writes it, and as
+      Latin-1 when the bytes are not valid UTF-8 (older files), so both 'Flöte's come back right.
     * Each note's ``part`` is its track name (or ``'track N'``), with ``' ch M'`` added when a
       track uses several channels. Notes on channel 10 get ``is_drum=True`` — kept, flagged, and
       left out of melodies, piano rolls and pitch statistics.
     * A note-on with velocity 0 is a note-off; overlapping notes of the same pitch and channel
       end first-in-first-out; a note never turned off ends at the end of its track.
+    * A note whose note-on and note-off share a tick (a drum hit, often) gets a length of
+      :data:`ZERO_LENGTH_NOTE` (a 32nd note, cut short at the next onset of the same key), with
+      a warning saying how many notes were lengthened.
+    * Track chunks are checked before parsing: a track whose declared length does not end at
+      its End-of-Track event is read to that event (with a warning naming the track and both
+      byte counts) when the event is followed by the next chunk; otherwise the file is refused.
     * A valid file with no notes gives an empty Piece and a warning.
 
     Raises:
-        MusicFileError: missing, empty, not MIDI, truncated or corrupt file, SMPTE timing that
-            cannot be converted, or too many notes.
+        MusicFileError: missing, empty, not MIDI, truncated or corrupt file (a track length that
+            runs past the end of the file counts as truncated), SMPTE timing that cannot be
+            converted, or too many notes.
+        LimitError: a file larger than ``max_bytes``.
+
+    Lesson: 01_representation
     """
     data = read_bytes(path, "MIDI", max_bytes)
     p = Path(path)
@@ -66,6 +97,7 @@ def load_midi(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int
         elif data.lstrip()[:5] in (b"<?xml", b"<scor"):
             hint = "this looks like MusicXML; use load_score()"
         raise MusicFileError(p, "not a MIDI file (it does not start with the 'MThd' header)", hint)
+    data = _checked_chunks(data, p)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -79,6 +111,192 @@ def load_midi(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int
     return _piece_from_midifile(mid, p, max_notes)
 
 
+# ---- chunk framing ------------------------------------------------------------------------
+# mido trusts each track's declared length: it reads events until exactly that many bytes are
+# used, so a length that is too short silently cuts the last track (or misreads the next one),
+# and one that ends inside an event reads on into the next chunk. The Standard MIDI File spec
+# (MIDI 1.0, "Standard MIDI Files 1.0", chunk structure) frames each chunk as a 4-byte id and a
+# 4-byte big-endian length; a track ends with the End-of-Track meta event FF 2F 00. These few
+# lines check that framing — no MIDI library exposes such a check — and mido still parses.
+_TRUNCATED_ADVICE = "download or export it again"
+_CORRUPT_ADVICE = "open it in a MIDI editor and export it again, or try another file"
+
+
+def _is_chunk_id(four: bytes) -> bool:
+    return len(four) == 4 and all(0x20 <= b < 0x7F for b in four)
+
+
+def _events_end(data: bytes, pos: int, limit: int | None = None) -> tuple[int, bool]:
+    """Walk the events of a track from byte ``pos``: returns (position after the last whole
+    event, whether that event was End-of-Track). Stops at End-of-Track, at ``limit``, at the end
+    of the data, or at a byte sequence that is not an event. Running status as mido reads it."""
+    n = len(data) if limit is None else min(limit, len(data))
+    last_status = None
+    while pos < n:
+        q = pos
+        for _ in range(4):  # delta time: a variable-length quantity of at most 4 bytes
+            if q >= n:
+                return pos, False
+            q += 1
+            if data[q - 1] < 0x80:
+                break
+        else:
+            return pos, False
+        if q >= n:
+            return pos, False
+        status = data[q]
+        if status < 0x80:
+            if last_status is None:
+                return pos, False
+            status, q = last_status, q - 1  # the byte is data, read again below
+        q += 1
+        if status == 0xFF:
+            if q >= n:
+                return pos, False
+            kind = data[q]
+            length, q = _vlq(data, q + 1, n)
+            if length is None or q + length > n:
+                return pos, False
+            q += length
+            if kind == 0x2F:
+                return q, True
+        elif status in (0xF0, 0xF7):
+            last_status = status
+            length, q = _vlq(data, q, n)
+            if length is None or q + length > n:
+                return pos, False
+            q += length
+        elif 0x80 <= status <= 0xEF:
+            last_status = status
+            q += 1 if 0xC0 <= status <= 0xDF else 2
+            if q > n:
+                return pos, False
+        else:
+            return pos, False
+        pos = q
+    return pos, False
+
+
+def _vlq(data: bytes, q: int, n: int) -> tuple[int | None, int]:
+    value = 0
+    for _ in range(4):
+        if q >= n:
+            return None, q
+        byte = data[q]
+        q += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, q
+    return None, q
+
+
+def _track_end(data: bytes, p: Path, number: int, body: int, end: int, last: bool,
+               next_ok: bool) -> tuple[int, int]:
+    """Where the events of track ``number`` (from byte ``body``, declared to end at ``end``)
+    really end, and where the next chunk starts, when the quick check (End-of-Track just before
+    ``end``, a chunk id after it) fails."""
+    declared = end - body
+    stop, has_eot = _events_end(data, body)
+    if stop == end:
+        return end, end
+    within, _ = _events_end(data, body, end)
+    next_is_track = end == len(data) or data[end:end + 4] == b"MTrk"
+    after_ok = stop == len(data) or last or _is_chunk_id(data[stop:stop + 4])
+    if within == end and next_is_track:
+        return end, end  # the events fill the declared length exactly; only End-of-Track is missing
+    if has_eot and stop > end and after_ok:
+        warnings.warn(
+            f"{p}: track {number} declares {declared:,} bytes, but its events run on to End-of-Track "
+            f"after {stop - body:,} bytes; read all {stop - body:,} bytes.", stacklevel=4)
+        return stop, stop
+    if has_eot and stop < end and (next_ok or after_ok):
+        warnings.warn(
+            f"{p}: track {number} declares {declared:,} bytes, but its End-of-Track event comes after "
+            f"{stop - body:,} bytes; ignored the {end - stop:,} bytes after it.", stacklevel=4)
+        return stop, (end if next_ok else stop)
+    if within == end and next_ok:
+        return end, end
+    raise MusicFileError(
+        p, f"the MIDI data is corrupt (track {number} declares {declared:,} bytes, which ends neither "
+        f"at its End-of-Track event nor at the next chunk)", _CORRUPT_ADVICE)
+
+
+def _checked_chunks(data: bytes, p: Path) -> bytes:
+    """The file's bytes with every track chunk framed as its events say: a track whose declared
+    length does not end at its End-of-Track event gets the length the event gives (and a
+    warning), when the event is followed by the next chunk or the end of the file. Unknown
+    chunks are skipped, as the SMF spec asks. Raises MusicFileError for a truncated file or a
+    length that cannot be squared with the events."""
+    if len(data) < 14:
+        raise MusicFileError(p, "the MIDI file is truncated (it ends inside its 14-byte header)",
+                             _TRUNCATED_ADVICE)
+    header_length, n_tracks = struct.unpack(">L", data[4:8])[0], struct.unpack(">H", data[10:12])[0]
+    if header_length < 6:
+        raise MusicFileError(p, f"the MIDI data is corrupt (its header chunk claims {header_length} bytes; "
+                             "a header holds at least 6)", _CORRUPT_ADVICE)
+    pos = 8 + header_length
+    if pos > len(data):
+        raise MusicFileError(p, "the MIDI file is truncated (it ends inside its header chunk)",
+                             _TRUNCATED_ADVICE)
+    out = bytearray(data[:pos])
+    found, skipped = 0, []
+    while found < n_tracks:
+        if pos + 8 > len(data):
+            raise MusicFileError(
+                p, f"the MIDI file is truncated (its header announces {n_tracks} tracks, "
+                f"but the file ends after {found} of them)", _TRUNCATED_ADVICE)
+        chunk_id, declared = data[pos:pos + 4], struct.unpack(">L", data[pos + 4:pos + 8])[0]
+        body, end = pos + 8, pos + 8 + declared
+        if chunk_id != b"MTrk":
+            if _is_chunk_id(chunk_id) and end <= len(data):  # a vendor chunk: skip it
+                skipped.append(chunk_id.decode("ascii"))
+                pos = end
+                continue
+            raise MusicFileError(
+                p, f"the MIDI data is corrupt (track {found} should start at byte {pos} with 'MTrk', "
+                f"found {chunk_id!r})", _CORRUPT_ADVICE)
+        last = found == n_tracks - 1
+        next_ok = end == len(data) or last or _is_chunk_id(data[end:end + 4])
+        if end > len(data):
+            stop, has_eot = _events_end(data, body)
+            if not (has_eot and data[stop:stop + 4] == b"MTrk"):
+                raise MusicFileError(
+                    p, f"the MIDI file is truncated (track {found} claims {declared:,} bytes, "
+                    f"but the file holds only {len(data) - body:,} more)", _TRUNCATED_ADVICE)
+            # the next track follows its End-of-Track event: the length is wrong, not the file
+            warnings.warn(
+                f"{p}: track {found} declares {declared:,} bytes, more than the file holds, but its "
+                f"events end with End-of-Track after {stop - body:,} bytes, where the next track "
+                f"starts; read those {stop - body:,} bytes.", stacklevel=3)
+            end = resume = stop
+        elif not (data[end - 3:end] == _END_OF_TRACK and next_ok):
+            end, resume = _track_end(data, p, found, body, end, last, next_ok)
+        else:
+            resume = end
+        out += b"MTrk" + struct.pack(">L", end - body) + data[body:end]
+        pos = resume
+        found += 1
+    if skipped:
+        warnings.warn(f"{p}: skipped {len(skipped)} chunk(s) that are not MIDI tracks "
+                      f"({', '.join(sorted(set(skipped)))}); the SMF standard says readers ignore them.",
+                      stacklevel=3)
+    return bytes(out)
+
+
+# ---- events -> Piece --------------------------------------------------------------------
+def _text(text: str) -> str:
+    """Meta-event text as written: mido decodes the bytes as Latin-1; re-read them as UTF-8
+    when they are valid UTF-8 (what current software writes), else keep Latin-1."""
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
 def _piece_from_midifile(mid: mido.MidiFile, p: Path, max_notes: int) -> Piece:
     tpb = mid.ticks_per_beat
     if not isinstance(tpb, int) or tpb <= 0:
@@ -89,8 +307,10 @@ def _piece_from_midifile(mid: mido.MidiFile, p: Path, max_notes: int) -> Piece:
             "re-export it from a sequencer with 'ticks per beat' timing")
     tempos: list[tuple[int, float]] = []
     time_sigs: list[tuple[int, tuple[int, int]]] = []
+    bad_meters: list[str] = []
     keys: list[tuple[int, str]] = []
     notes: list[Note] = []
+    zero_length = zero_drums = 0
     title = ""
     tracks = mid.tracks
     # Type 2 files hold independent sequences one after another; play them in sequence.
@@ -100,62 +320,89 @@ def _piece_from_midifile(mid: mido.MidiFile, p: Path, max_notes: int) -> Piece:
         for i, tr in enumerate(tracks):
             track_offsets[i] = offset
             offset += sum(m.time for m in tr)
-
+    n_raw = 0
     for ti, track in enumerate(tracks):
-        name = track.name.strip() if track.name else ""
+        name = _text(track.name).strip() if track.name else ""
         open_notes: dict[tuple[int, int], list[tuple[int, int]]] = {}
         channels: set[int] = set()
         raw: list[tuple[int, int, int, int, int]] = []  # start, end, pitch, velocity, channel
         tick = track_offsets[ti]
         for msg in track:
             tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0:
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
                 open_notes.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
                 channels.add(msg.channel)
-            elif msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0):
+            elif kind == "note_off" or kind == "note_on":
                 stack = open_notes.get((msg.channel, msg.note))
                 if stack:
                     start, vel = stack.pop(0)
-                    if tick > start:
-                        raw.append((start, tick, msg.note, vel, msg.channel))
-            elif msg.type == "set_tempo":
+                    raw.append((start, tick, msg.note, vel, msg.channel))
+                    n_raw += 1
+                    if n_raw > max_notes:
+                        raise MusicFileError(p, f"the file has more than {max_notes:,} notes",
+                                             "pass max_notes= a larger number if this is intended")
+            elif kind == "set_tempo":
                 if msg.tempo > 0:  # 0 microseconds per beat is a corrupt event (and a division by 0)
                     tempos.append((tick, mido.tempo2bpm(msg.tempo)))
-            elif msg.type == "time_signature":
-                time_sigs.append((tick, (msg.numerator, msg.denominator)))
-            elif msg.type == "key_signature":
+            elif kind == "time_signature":
+                ts = (msg.numerator, msg.denominator)
+                if ts[0] >= 1 and ts[1] in (1, 2, 4, 8, 16, 32):
+                    time_sigs.append((tick, ts))
+                else:
+                    bad_meters.append(f"{ts[0]}/{ts[1]} at quarter {tick / tpb:g}")
+            elif kind == "key_signature":
                 keys.append((tick, msg.key))
-            elif msg.type == "track_name" and not title and ti == 0:
-                title = msg.name.strip()
-            if len(raw) > max_notes:
-                raise MusicFileError(p, f"the file has more than {max_notes:,} notes",
-                                     "pass max_notes= a larger number if this is intended")
+            elif kind == "track_name" and not title and ti == 0:
+                title = _text(msg.name).strip()
         for (channel, pitch), stack in open_notes.items():  # never turned off: end with the track
             for start, vel in stack:
-                if tick > start:
-                    raw.append((start, tick, pitch, vel, channel))
+                raw.append((start, tick, pitch, vel, channel))
         label = name or f"track {ti}"
+        # a note of no length (note-on and note-off on one tick) lasts a 32nd note, or up to the
+        # next onset of the same key when that comes sooner
+        zero_ends: dict[tuple[int, int], list[int]] = {}
+        for start, end, pitch, vel, channel in raw:
+            if end <= start:
+                zero_ends.setdefault((channel, pitch), [])
+        if zero_ends:
+            for start, _, pitch, _, channel in raw:
+                if (channel, pitch) in zero_ends:
+                    zero_ends[(channel, pitch)].append(start)
+            for onsets in zero_ends.values():
+                onsets.sort()
         for start, end, pitch, vel, channel in raw:
             part = label if len(channels) <= 1 else f"{label} ch {channel + 1}"
-            notes.append(Note(pitch, start / tpb, (end - start) / tpb, vel, part, channel == DRUM_CHANNEL))
+            if end > start:
+                duration = (end - start) / tpb
+            else:
+                duration = ZERO_LENGTH_NOTE
+                onsets = zero_ends[(channel, pitch)]
+                i = bisect.bisect_right(onsets, start)
+                if i < len(onsets):
+                    duration = min(duration, (onsets[i] - start) / tpb)
+                zero_length += 1
+                zero_drums += channel == DRUM_CHANNEL
+            notes.append(Note(pitch, start / tpb, duration, vel, part, channel == DRUM_CHANNEL))
 
-    tempos.sort()
+    tempos.sort(key=lambda t: t[0])
     tempo = tempos[0][1] if tempos and tempos[0][0] == 0 else 120.0
     changes = [(t / tpb, bpm) for t, bpm in tempos if t > 0]
-    time_sigs.sort()
-    time_signature = time_sigs[0][1] if time_sigs else (4, 4)
-    key = None
-    if keys:
-        key = _mido_key_to_name(sorted(keys)[0][1])
+    time_sigs.sort(key=lambda t: t[0])  # stable: at one tick, the later track wins
+    keys.sort(key=lambda k: k[0])
+    key_changes = [(t / tpb, name) for t, name in ((t, _mido_key_to_name(k)) for t, k in keys) if name]
     meta = {"midi_type": mid.type, "ticks_per_beat": tpb, "n_tracks": len(tracks)}
-    if len(time_sigs) > 1:
-        meta["time_signature_changes"] = [[t / tpb, list(ts)] for t, ts in time_sigs[1:]]
-    try:
-        piece = Piece(notes, tempo=min(max(tempo, 1.0), 1000.0), time_signature=time_signature, key=key,
-                      title=title or p.stem, source=str(p), tempo_changes=changes, meta=meta)
-    except ValueError:
-        piece = Piece(notes, tempo=min(max(tempo, 1.0), 1000.0), key=key, title=title or p.stem,
-                      source=str(p), tempo_changes=changes, meta=meta)
+    piece = Piece(notes, tempo=min(max(tempo, 1.0), 1000.0), time_signature=(4, 4), key=None,
+                  title=title or p.stem, source=str(p), tempo_changes=changes, meta=meta,
+                  time_signature_changes=[(t / tpb, ts) for t, ts in time_sigs], key_changes=key_changes)
+    if bad_meters:
+        warnings.warn(f"{p}: ignored {len(bad_meters)} impossible time signature(s) "
+                      f"({', '.join(bad_meters[:5])}); the meter there is the one before.", stacklevel=3)
+    if zero_length:
+        drums = f", {zero_drums} of them drums" if zero_drums else ""
+        warnings.warn(f"{p}: {zero_length} zero-length notes (note-on and note-off on the same tick{drums}) "
+                      f"were given a length of {ZERO_LENGTH_NOTE:g} quarter notes (a 32nd note) so that "
+                      "they sound.", stacklevel=3)
     if not notes:
         warnings.warn(f"{p}: a valid MIDI file, but it contains no notes; returning an empty Piece.",
                       stacklevel=3)
@@ -182,35 +429,52 @@ def _key_to_mido(key: str | None) -> str | None:
     return names_major[tonic] if mode == "major" else names_minor[tonic] + "m"
 
 
-def _midi_text(text: str) -> str:
-    """MIDI text events hold Latin-1 bytes: replace what does not fit (a curly ’ becomes '?')."""
-    return str(text)[:120].encode("latin-1", "replace").decode("latin-1")
-
-
 def save_midi(piece: Piece, path: PathLike, *, overwrite: bool = False, ticks_per_beat: int = 480) -> Path:
-    """Write a Piece as a type-1 MIDI file: a tempo/meter track, then one track per part.
+    """Write a Piece as a type-1 MIDI file: a conductor track, then one track per part.
 
-    Drum notes go to channel 10; other parts get channels 1, 2, ... (skipping 10).
-    Times are rounded to the nearest tick (``ticks_per_beat`` per quarter note).
-    Refuses to overwrite an existing file unless ``overwrite=True``. Returns the path.
+    * The conductor track holds the title and, merged in time order, the tempo, every
+      time-signature change and every key change (``piece.time_signature_changes``,
+      ``piece.key_changes``). MIDI key signatures hold major and minor keys only: a modal key
+      ('D dorian') is left out, with a warning.
+    * MIDI has no pickup (anacrusis): the notes keep their positions (quarter notes from 0) and
+      ``piece.pickup`` is not written, so :func:`load_midi` gives the piece back with pickup 0.
+    * Text (title, part names) is written as UTF-8, so any script survives the round trip.
+    * Drum notes go to channel 10; other parts get channels 1, 2, ... (skipping 10).
+    * Times are rounded to the nearest tick (``ticks_per_beat`` per quarter note; 480 holds
+      sixteenths and triplets exactly).
+
+    Refuses to overwrite an existing file unless ``overwrite=True`` (FileExistsError), and
+    writes through a temporary file. Returns the path.
+
+    Lesson: 00_welcome
     """
     p = check_can_write(path, overwrite)
-    mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
+    mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat, charset="utf-8")
     conductor = mido.MidiTrack()
     if piece.title:
-        conductor.append(mido.MetaMessage("track_name", name=_midi_text(piece.title), time=0))
-    conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(piece.tempo), time=0))
-    num, den = piece.time_signature
-    conductor.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
-    mkey = _key_to_mido(piece.key)
-    if mkey:
-        conductor.append(mido.MetaMessage("key_signature", key=mkey, time=0))
-    last = 0
-    for beat, bpm in piece.tempo_changes:
-        t = int(round(beat * ticks_per_beat))
-        conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=t - last))
-        last = t
+        conductor.append(mido.MetaMessage("track_name", name=str(piece.title), time=0))
+    tick = lambda q: int(round(q * ticks_per_beat))  # noqa: E731
+    events = []  # (tick, order, message): meter and key before tempo at one tick
+    for at, (num, den) in [(0.0, piece.time_signature)] + list(piece.time_signature_changes):
+        events.append((tick(at), 0, mido.MetaMessage("time_signature", numerator=num, denominator=den)))
+    modal = []
+    for at, key in ([(0.0, piece.key)] if piece.key else []) + list(piece.key_changes):
+        mkey = _key_to_mido(key)
+        if mkey:
+            events.append((tick(at), 1, mido.MetaMessage("key_signature", key=mkey)))
+        else:
+            modal.append(f"{key} at quarter {at:g}")
+    for at, bpm in [(0.0, piece.tempo)] + list(piece.tempo_changes):
+        events.append((tick(at), 2, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    events.sort(key=lambda e: (e[0], e[1]))
+    now = 0
+    for t, _, msg in events:
+        conductor.append(msg.copy(time=t - now))
+        now = t
     mid.tracks.append(conductor)
+    if modal:
+        warnings.warn(f"{p}: MIDI key signatures hold only major and minor keys; left out "
+                      f"{', '.join(modal)}.", stacklevel=2)
 
     groups: dict[tuple[str | None, bool], list[Note]] = {}
     for n in piece.notes:
@@ -219,12 +483,12 @@ def save_midi(piece: Piece, path: PathLike, *, overwrite: bool = False, ticks_pe
     for i, ((part, is_drum), notes) in enumerate(groups.items()):
         channel = DRUM_CHANNEL if is_drum else channel_cycle[i % len(channel_cycle)]
         track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=_midi_text(part or ("drums" if is_drum else "notes")),
+        track.append(mido.MetaMessage("track_name", name=str(part or ("drums" if is_drum else "notes")),
                                       time=0))
         events = []
         for n in notes:
-            a = int(round(n.start * ticks_per_beat))
-            b = max(a + 1, int(round(n.end * ticks_per_beat)))
+            a = tick(n.start)
+            b = max(a + 1, tick(n.end))
             # note-offs sort before note-ons at the same tick so repeated notes re-strike
             events.append((a, 1, n.pitch, n.velocity))
             events.append((b, 0, n.pitch, 0))
@@ -236,7 +500,7 @@ def save_midi(piece: Piece, path: PathLike, *, overwrite: bool = False, ticks_pe
                                       time=t - now))
             now = t
         mid.tracks.append(track)
-    atomic_write(p, mid.save_file if hasattr(mid, "save_file") else (lambda fh: mid.save(file=fh)))
+    atomic_write(p, lambda fh: mid.save(file=fh))
     return p
 
 

@@ -166,7 +166,7 @@ def _check_running_status(piece):
 
 def _check_meter_tempo(piece):
     assert piece.time_signature == (3, 4)
-    assert piece.meta["time_signature_changes"] == [[3.0, [6, 8]]]
+    assert piece.time_signature_changes == [(3.0, (6, 8))]
     assert piece.tempo == 100
     assert [b for b, _ in piece.tempo_changes] == [3.0]
     assert abs(piece.tempo_changes[0][1] - 140) < 0.01
@@ -248,6 +248,28 @@ def _check_valid_example(piece):
     assert len(piece.notes) == 10
 
 
+def _check_zero_length_drums(piece):
+    # note-on and note-off on one tick: a 32nd note each (and a warning), not silently dropped
+    assert [(n.pitch, n.start, n.duration, n.is_drum) for n in piece.notes] == [
+        (36, 0.0, 0.125, True), (38, 1.0, 0.125, True), (42, 2.0, 0.125, True), (38, 3.0, 0.125, True)]
+
+
+def _chunk(body: bytes, declared: int) -> bytes:
+    """An 'MTrk' chunk whose length field says ``declared`` whatever the body holds."""
+    return b"MTrk" + struct.pack(">L", declared) + body
+
+
+def _lying_length(valid: bytes, track_index: int, change: int) -> bytes:
+    """``valid`` (a type-1 file) with one track's declared length off by ``change`` bytes."""
+    pos, out = 14, bytearray(valid[:14])
+    for i in range(struct.unpack(">H", valid[10:12])[0]):
+        length = struct.unpack(">L", valid[pos + 4:pos + 8])[0]
+        body = valid[pos + 8:pos + 8 + length]
+        out += _chunk(body, length + change if i == track_index else length)
+        pos += 8 + length
+    return bytes(out)
+
+
 def _build_cases() -> list[AwkwardFile]:
     valid = valid_example()
     cases = [
@@ -310,11 +332,22 @@ def _build_cases() -> list[AwkwardFile]:
                     "piece", "a header chunk 4 bytes longer than usual", _check_valid_example),
         AwkwardFile("trailing_garbage", valid + b"\x00garbage after the last track\xff",
                     "piece", "bytes after the last track are ignored", _check_valid_example),
+        AwkwardFile("zero_length_drums",
+                    smf(0, b"".join(on(p, TPB if i else 0, channel=9) + off(p, 0, channel=9)
+                                    for i, p in enumerate((36, 38, 42, 38)))),
+                    "piece", "four drum hits whose note-on and note-off share a tick",
+                    _check_zero_length_drums),
+        AwkwardFile("track_length_too_short", _lying_length(valid, 2, -9), "piece",
+                    "the last track claims 9 bytes fewer: its last note-off and End-of-Track lie outside",
+                    _check_valid_example),
+        AwkwardFile("track_length_too_long", _lying_length(valid, 1, +8), "piece",
+                    "a middle track claims 8 bytes more, reaching into the next track",
+                    _check_valid_example),
         AwkwardFile("truncated_half", valid[: len(valid) // 2], "error",
                     "a valid file cut in half", match="truncated"),
         AwkwardFile("header_only", header(1, 2), "error", "two tracks announced, none present",
                     match="truncated"),
-        AwkwardFile("track_length_too_long", header(0, 1) + b"MTrk\xff\xff\xff\xff" + note(60) + END_OF_TRACK,
+        AwkwardFile("track_length_4gb", header(0, 1) + b"MTrk\xff\xff\xff\xff" + note(60) + END_OF_TRACK,
                     "error", "a track that claims to be 4 GB long", match="truncated"),
         AwkwardFile("running_status_at_start", smf(0, b"\x00\x3c\x40" + off(60, TPB)), "error",
                     "data bytes before any status byte", match="corrupt"),

@@ -164,7 +164,7 @@ def test_music21_round_trip_keeps_chorale(chorale):
 
 def test_chorale_from_music21_has_four_parts_and_a_pickup(chorale):
     assert len(chorale.notes) == 163
-    assert chorale.meta["pickup"] == 1.0
+    assert chorale.pickup == 1.0
     assert min(chorale.pitches) == 42 and max(chorale.pitches) == 76  # F#2 .. E5
 
 
@@ -179,8 +179,8 @@ def test_music21_round_trip_keeps_chords():
     assert sorted(len(c.pitches) for c in chords) == [3, 4]
     back = from_music21(score)
     assert _events(back, False) == _events(piece, False)
-    # the melody overlapping the first chord went to a second staff of the same part
-    assert sorted(set(n.part for n in back.notes)) == ["piano", "piano (2)"]
+    # the melody overlapping the first chord is a second voice of the same part, not a second staff
+    assert sorted(set(n.part for n in back.notes)) == ["piano"]
 
 
 def test_music21_merges_ties_and_drops_grace_notes():
@@ -444,7 +444,8 @@ def test_save_midi_accepts_titles_and_parts_outside_latin1(tmp_path):
     path = save_midi(piece, tmp_path / "t.mid")
     back = load_midi(path)
     assert sorted((n.pitch, n.start, n.duration) for n in back) == [(48, 0.0, 1.0), (60, 0.0, 1.0)]
-    assert back.title == "Meine Seel? erhebt"
+    assert back.title == "Meine Seel’ erhebt"  # written as UTF-8: nothing replaced
+    assert back.parts == ["Sopran ’1", "Bass"]
 
 
 def test_saved_files_get_the_usual_permissions_not_private_temp_ones(tmp_path):

@@ -6,6 +6,7 @@ Hypothesis example budgets (fixed, so the run time is predictable; ~15 s in all 
 property                                                examples
 ======================================================  ========
 MIDI round trip keeps every note                              50
+MIDI round trip keeps meter and key changes                   40
 music21 round trip keeps every note                           40
 MusicXML file round trip keeps every note                     15
 piano roll (with onsets) round trip keeps every note          50
@@ -42,6 +43,7 @@ from hypothesis import strategies as st
 from musegen_helpers.errors import MusicFileError
 from musegen_helpers.midi_io import from_music21, load_midi, load_score, save_midi, to_music21
 from musegen_helpers.music import Note, Piece
+from musegen_helpers.notation import part_name
 from musegen_helpers.representation import (
     melody_to_tokens, monophonic, piano_roll, piece_from_piano_roll, tokens_to_melody,
 )
@@ -63,7 +65,7 @@ def pieces(draw, parts=("S", "A", "T"), pitches=(0, 127), max_notes=24, drums=Fa
 
     Unless ``same_pitch_overlaps``, two notes of one part never sound the same pitch at once —
     MIDI (one key per pitch per channel) and piano rolls cannot tell such notes apart.
-    With ``pickups``, some pieces start with an incomplete bar (``meta['pickup']``).
+    With ``pickups``, some pieces start with an incomplete bar (``Piece.pickup``).
     """
     grid = draw(st.sampled_from(grids))
     raw = draw(st.lists(st.tuples(
@@ -87,7 +89,7 @@ def pieces(draw, parts=("S", "A", "T"), pitches=(0, 127), max_notes=24, drums=Fa
     piece = Piece(notes, tempo=tempo, time_signature=time_signature, key=key)
     if pickups and draw(st.booleans()):
         steps_per_bar = round(piece.bar_length / grid)
-        piece.meta["pickup"] = draw(st.integers(1, steps_per_bar - 1)) * grid
+        piece = piece.with_notes(piece.notes, pickup=draw(st.integers(1, steps_per_bar - 1)) * grid)
     piece.meta["grid"] = grid
     return piece
 
@@ -125,16 +127,56 @@ def test_midi_round_trip_keeps_every_note(piece, tmp_path_factory):
     assert back.time_signature == piece.time_signature and back.key == piece.key
 
 
+@st.composite
+def meter_and_key_maps(draw, max_changes=4):
+    """(opening meter, meter changes, opening key, key changes), every change on a bar line:
+    each change comes 1–3 bars of the meter in force after the one before."""
+    meters = [(4, 4), (3, 4), (6, 8), (2, 2), (5, 4), (7, 8), (3, 8)]
+    keys = ["C major", "A minor", "Eb major", "F# minor", "G major", "Bb minor", "B major"]
+    opening = draw(st.sampled_from(meters))
+    at, current, ts_changes = 0.0, opening, []
+    for bars, meter in draw(st.lists(st.tuples(st.integers(1, 3), st.sampled_from(meters)), max_size=max_changes)):
+        at += bars * current[0] * 4 / current[1]
+        if meter != current:
+            ts_changes.append((at, meter))
+            current = meter
+    key = draw(st.sampled_from([None] + keys))
+    positions = sorted({b for b, _ in ts_changes} | {float(q) for q in draw(st.lists(st.integers(1, 24), max_size=3))})
+    key_changes, current_key = [], key
+    for position in positions:
+        new_key = draw(st.sampled_from(keys))
+        if new_key != current_key:
+            key_changes.append((position, new_key))
+            current_key = new_key
+    return opening, ts_changes, key, key_changes
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=SLOW)
+@given(piece=pieces(drums=True), maps=meter_and_key_maps())
+def test_midi_round_trip_keeps_meter_and_key_changes(piece, maps, tmp_path_factory):
+    opening, ts_changes, key, key_changes = maps
+    piece = piece.with_notes(piece.notes, time_signature=opening, time_signature_changes=ts_changes,
+                             key=key, key_changes=key_changes)
+    assert piece.time_signature_changes == ts_changes and piece.key_changes == key_changes  # as drawn
+    path = save_midi(piece, tmp_path_factory.mktemp("maps") / "piece.mid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an empty piece warns that it has no notes
+        back = load_midi(path)
+    assert _notes(back, velocity=True) == _notes(piece, velocity=True)
+    assert (back.time_signature, back.time_signature_changes) == (opening, ts_changes)
+    assert (back.key, back.key_changes) == (key, key_changes)
+    assert back.bars(40.0) == piece.bars(40.0)
+
+
 @settings(max_examples=40, deadline=None)
 @given(piece=pieces(parts=("S", "A"), same_pitch_overlaps=True, pickups=True))
 def test_music21_round_trip_keeps_every_note(piece):
     back = from_music21(to_music21(piece))
-    # overlapping notes of one part go to extra staves named 'S (2)', 'S (3)'...
-    base = [(p, s, d, (part or "").split(" (")[0], drum) for p, s, d, part, drum in _notes(back)]
-    assert sorted(base) == _notes(piece)
+    # overlapping notes of one part are voices of its staff; the score names part 'S' 'Soprano'
+    assert _notes(back) == sorted((p, s, d, part_name(part), drum) for p, s, d, part, drum in _notes(piece))
     assert (back.time_signature, back.key, back.tempo) == (piece.time_signature, piece.key, piece.tempo)
     if piece.notes:
-        assert back.meta.get("pickup", 0) == pytest.approx(piece.meta.get("pickup", 0))
+        assert back.pickup == pytest.approx(piece.pickup)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=SLOW)

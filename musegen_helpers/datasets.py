@@ -53,6 +53,7 @@ from .config import DATA_DIR
 from .errors import LimitError, MusicFileError
 from .music import PITCH_CLASS_NAMES, Note, Piece, parse_key
 from .representation import melody_to_tokens
+from .score_io import parse_abc, read_abc_tunes
 
 __all__ = [
     "Dataset", "load_melodies", "load_chorales", "from_midi_folder", "skyline", "split_of",
@@ -71,7 +72,6 @@ MELODY_TEMPO = 120.0   # quarter notes per minute, when a tune gives none (Essen
 CHORALE_TEMPO = 80.0   # a calm chorale tempo, quarter notes per minute
 CHORALE_PARTS = ("S", "A", "T", "B")
 CACHED_STEPS_PER_QUARTER = 4  # the token grid stored with the data (sixteenth notes)
-ABC_VERSION_LINE = "%abc-2.1\n"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed time stamp inside .npz files, so rebuilds are identical
 
 
@@ -131,6 +131,15 @@ class _Store:
                            "see dataset.ids for the ids") from None
 
     def piece(self, i: int) -> Piece:
+        """Piece ``i``, with tempo, meter, key and pickup as the Piece's typed fields.
+
+        ``piece.pickup`` is the stored ``"pickup"`` (quarter notes), which then leaves the piece's
+        ``meta`` (a copy of the stored metadata), so the two can never disagree after a slice.
+        Meter changes stored with their position — ``[offset, "3/4"]`` pairs, as the chorales have
+        them — become ``piece.time_signature_changes`` and leave ``meta`` too. The ABC melodies
+        store theirs as bare strings (``["3/8", "3/4"]``) with no position: they cannot be placed,
+        so they stay in ``meta["meter_changes"]`` only and the Piece keeps its opening meter.
+        """
         a, b = int(self.note_offsets[i]), int(self.note_offsets[i + 1])
         labels = self.part_labels
         notes = [Note(p, s, d, v, labels[k] if k >= 0 else None)
@@ -138,9 +147,15 @@ class _Store:
                                           self.duration[a:b].tolist(), self.velocity[a:b].tolist(),
                                           self.part[a:b].tolist())]
         m = self.meta[i]
+        meta = dict(m)
+        pickup = meta.pop("pickup", 0.0)
+        changes = _placed_meter_changes(meta.get("meter_changes"))
+        if changes:
+            del meta["meter_changes"]
         return Piece(notes, tempo=m["tempo"], time_signature=tuple(m["time_signature"]), key=m["key"],
                      title=m["title"], source=m["source"],
-                     tempo_changes=[tuple(c) for c in m.get("tempo_changes", [])], meta=dict(m))
+                     tempo_changes=[tuple(c) for c in m.get("tempo_changes", [])], meta=meta,
+                     pickup=pickup, time_signature_changes=changes)
 
     def tokens(self, steps_per_quarter: int, indices: Iterable[int]) -> list[np.ndarray]:
         """Tokens of the given pieces (read-only arrays), each computed once per grid and kept.
@@ -172,6 +187,22 @@ class _Store:
                     report: dict | None = None) -> "_Store":
         arrays, part_labels = _pack_notes(pieces)
         return cls(name, arrays, list(metas), part_labels, report)
+
+
+def _placed_meter_changes(stored) -> list[tuple[float, tuple[int, int]]]:
+    """Stored meter changes as ``(position in quarter notes, (beats, unit))`` when every one is an
+    ``[offset, "3/4"]`` pair; ``[]`` for none, or for changes stored without a position."""
+    if not stored:
+        return []
+    out = []
+    for change in stored:
+        if not (isinstance(change, (list, tuple)) and len(change) == 2 and isinstance(change[1], str)):
+            return []
+        beats, _, unit = change[1].partition("/")
+        if not (beats.isdigit() and unit.isdigit()):
+            return []
+        out.append((float(change[0]), (int(beats), int(unit))))
+    return out
 
 
 def _pack_notes(pieces: Sequence[Piece]) -> tuple[dict, list[str]]:
@@ -215,7 +246,9 @@ class Dataset:
     * ``len(ds)``, ``ds[i]`` (a Piece), ``ds["essen/erk10/1"]`` (by id), ``ds[:100]`` (a smaller
       Dataset), ``for piece in ds``.
     * ``ds.meta`` — one dict per piece with at least ``id, title, collection, key, meter, bars,
-      family, split`` (and ``pickup``: the length of the upbeat in quarter notes).
+      family, split`` (and ``pickup``: the length of the upbeat in quarter notes, which each
+      Piece has as ``piece.pickup``; meter changes with a stored position are the Piece's
+      ``time_signature_changes``, those without one stay in its ``meta["meter_changes"]``).
     * ``ds.split("train" | "valid" | "test")`` — the pieces of one split.
     * ``ds.tokens(steps_per_quarter=4)`` — event tokens of every piece, equal to
       ``[melody_to_tokens(p, steps_per_quarter) for p in ds]`` but cached (fast). The arrays are
@@ -387,9 +420,12 @@ def load_melodies(collection: str | None = None, limit: int | None = None, *,
         limit: keep only the first ``limit`` tunes (in the fixed dataset order), e.g. in fast mode.
         data_dir: folder holding the data files (default: the course's ``datasets/``).
 
-    Each piece's ``meta`` holds its ``id``, ``title``, ``collection``, ``key``, ``meter``, ``bars``,
-    ``family``, ``split`` and ``pickup`` (length of the upbeat in quarter notes; the upbeat is at
-    0), and more (region, genre, grace notes left out, whether repeats were written out).
+    Each tune's metadata (``ds.meta[i]``) holds its ``id``, ``title``, ``collection``, ``key``,
+    ``meter``, ``bars``, ``family``, ``split`` and ``pickup`` (length of the upbeat in quarter
+    notes; the upbeat is at 0), and more (region, genre, grace notes left out, whether repeats were
+    written out). The Piece has the pickup as ``piece.pickup`` (and its bars as ``piece.bars()``);
+    its ``meta`` holds the rest. Meter changes inside an ABC tune have no stored position, so they
+    are listed in ``meta["meter_changes"]`` but not applied to the Piece.
 
     Raises FileNotFoundError, saying how to build them, when the data files are missing.
 
@@ -409,7 +445,8 @@ def load_melodies(collection: str | None = None, limit: int | None = None, *,
 def load_chorales(limit: int | None = None, *, data_dir: str | os.PathLike | None = None) -> Dataset:
     """Bach's four-part chorales: every note's ``part`` is 'S', 'A', 'T' or 'B'.
 
-    Keys and meters are those of the scores; tempo is a calm 80 quarter notes per minute.
+    Keys and meters are those of the scores (an upbeat is ``piece.pickup``, a change of meter is in
+    ``piece.time_signature_changes``); tempo is a calm 80 quarter notes per minute.
     ``meta`` adds the BWV number, the Riemenschneider number where there is one, and ``family``:
     harmonisations of the same hymn tune share a family (and so a split).
 
@@ -577,25 +614,14 @@ def _corpus_dir() -> Path:
 
 
 def _abc_tunes(path: Path) -> list[tuple[str, dict, str]]:
-    """Split an ABC file into tunes: ``(X number, header fields, text)`` in file order.
+    """Split an ABC file into tunes: ``(X number as written, header fields, text)`` in file order,
+    with :func:`~musegen_helpers.score_io.read_abc_tunes` (the package's one ABC reading).
 
     Header fields keep the first value of each letter (e.g. the first ``N:`` line, which in the
-    Essen files is the tune's EsAC id such as 'E0001A').
+    Essen files is the tune's EsAC id such as 'E0001A'). The text includes the file header, if any.
     """
-    text = path.read_text(encoding="utf-8")
-    tunes = []
-    for chunk in re.split(r"(?m)^(?=X:)", text):
-        if not chunk.startswith("X:"):
-            continue
-        fields: dict[str, str] = {}
-        for line in chunk.splitlines():
-            m = re.match(r"([A-Za-z]):\s*(.*?)\s*$", line)
-            if m and m.group(1) not in fields:
-                fields[m.group(1)] = m.group(2).strip('"')
-            if line.startswith("K:"):
-                break  # the header ends with the key line
-        tunes.append((fields.get("X", "").strip(), fields, chunk))
-    return tunes
+    return [(t.fields.get("X", "").strip(), t.fields, t.abc)
+            for t in read_abc_tunes(path.read_text(encoding="utf-8")) if t.text.startswith("X:")]
 
 
 def _melody_tasks(limit: int | None) -> list[dict]:
@@ -802,38 +828,18 @@ def _finish(task: dict, notes: list[Note], meta: dict) -> dict:
     }
 
 
-class _NoBeaming:
-    """While active, music21 skips ``makeBeams`` (drawing beams on eighth notes).
-
-    Beams are notation only: they change no pitch, onset or duration, yet music21's ABC reader
-    spends about two thirds of its time on them. The builder is several times faster without
-    them; a test checks that the notes equal an ordinary music21 parse.
-    """
-
-    def __enter__(self):
-        from music21 import stream
-        self._saved = stream.Stream.makeBeams
-        stream.Stream.makeBeams = lambda self_, *args, **kwargs: None if kwargs.get("inPlace") else self_
-        return self
-
-    def __exit__(self, *exc):
-        from music21 import stream
-        stream.Stream.makeBeams = self._saved
-        return False
-
-
 def _process_abc(task: dict) -> dict:
-    from music21 import converter, key as m21key, stream, tempo as m21tempo
+    from music21 import key as m21key, stream, tempo as m21tempo
 
     collection, fields = task["collection"], task["fields"]
     tid = f"{collection}/{task['stem']}/{task['x'] or task['position'] + 1}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # "%abc-2.1" makes music21 carry accidentals through the bar, as the ABC standard (and
-            # these transcriptions, e.g. Essen's "=c2c2c2") expect; older versions do not carry them
-            with _NoBeaming():
-                score = converter.parse(ABC_VERSION_LINE + task["text"], format="abc", forceSource=True)
+            # the package's one ABC reading: ABC 2.1 (accidentals carry through the bar, as these
+            # transcriptions, e.g. Essen's "=c2c2c2", expect) and fields changed mid-tune; beams
+            # are skipped (notation only, and most of music21's ABC time)
+            score = parse_abc(task["text"], beams=False)
             if isinstance(score, stream.Opus):
                 score = score.scores[0]
             parts = list(score.parts) or [score]

@@ -526,15 +526,14 @@ def _duration_text(quarters: float) -> str:
 
 
 def _position_text(start: float, piece: Piece | None = None) -> str:
-    """'beat 3 (start=2.0)' in the first bar of a x/4 piece, 'bar 2, beat 1 (start=4.0)' later."""
-    if piece is not None and piece.time_signature[1] == 4:
-        bar_len = piece.bar_length
-        bar = int(math.floor(start / bar_len + 1e-9))
-        beat = start - bar * bar_len + 1
-        beat_text = f"{beat:g}"
-        if bar == 0:
+    """'beat 3 (start=2)' in the first bar, 'bar 2, beat 1 (start=4)' later, 'bar 0, beat 4
+    (start=0)' in a pickup: bar and beat as :meth:`Piece.bar_and_beat` counts them."""
+    if piece is not None:
+        bar, beat = piece.bar_and_beat(start)
+        beat_text = f"{round(beat, 3):g}"
+        if bar == 1 and not piece.pickup:
             return f"beat {beat_text} (start={start:g})"
-        return f"bar {bar + 1}, beat {beat_text} (start={start:g})"
+        return f"bar {bar}, beat {beat_text} (start={start:g})"
     return f"start={start:g} quarter notes"
 
 
@@ -945,7 +944,7 @@ def _length_message(given: list[int], target: list[int], what: str, description:
 # ---------------------------------------------------------------------------------------
 # check_piece
 # ---------------------------------------------------------------------------------------
-_PIECE_FIELDS = ("tempo", "time_signature", "key", "title")
+_PIECE_FIELDS = ("tempo", "time_signature", "key", "title", "pickup")
 _NOTE_FIELDS = ("pitch", "start", "duration", "velocity", "part", "is_drum")
 
 
@@ -959,9 +958,9 @@ def check_piece(expected_piece: Piece, compare: Sequence[str] = ("pitch", "start
     Args:
         expected_piece: the right piece.
         compare: note fields to compare (``pitch``, ``start``, ``duration``, ``velocity``, ``part``)
-            and optionally piece fields (``tempo``, ``time_signature``, ``key``). Without ``start``
-            notes are compared in order, one by one.
-        tol: allowed difference in quarter notes (and BPM) for times and tempo.
+            and optionally piece fields (``tempo``, ``time_signature``, ``key``, ``title``,
+            ``pickup``). Without ``start`` notes are compared in order, one by one.
+        tol: allowed difference in quarter notes (and BPM) for times, pickup and tempo.
 
     Lesson: 01_representation
     """
@@ -986,7 +985,7 @@ def check_piece(expected_piece: Piece, compare: Sequence[str] = ("pitch", "start
                               wrong_type=True)
         for field_name in piece_fields:
             mine, theirs = getattr(answer, field_name), getattr(expected_piece, field_name)
-            same = (abs(mine - theirs) <= tol) if field_name == "tempo" else (mine == theirs)
+            same = (abs(mine - theirs) <= tol) if field_name in ("tempo", "pickup") else (mine == theirs)
             if field_name == "key" and mine and theirs and not same:
                 from .music import parse_key
                 same = parse_key(mine) == parse_key(theirs)
@@ -1010,6 +1009,8 @@ def _fmt_field(name: str, value) -> str:
         return f"{value[0]}/{value[1]}"
     if name == "tempo":
         return f"{value:g} BPM"
+    if name == "pickup":
+        return f"{value:g} quarter notes" if value else "none (0 quarter notes)"
     return repr(value)
 
 

@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .music import Note, Piece
+from .music import BarMap, Note, Piece, bar_length_of, beat_length
 
 __all__ = [
     # pitch
@@ -97,34 +97,6 @@ def _entropy_bits(counts) -> float:
         return math.nan
     p = counts[counts > 0] / total
     return float(0.0 - (p * np.log2(p)).sum())  # 0.0 - x, not -x: no "-0.0" for one class
-
-
-def _pickup(piece: Piece) -> float:
-    """Length in quarter notes of the anacrusis (bar 1 starts there), or 0."""
-    pickup = float(piece.meta.get("pickup", 0.0) or 0.0)
-    return pickup % piece.bar_length
-
-
-def _bar_of(piece: Piece, position: float) -> int:
-    """Bar index of a position (quarter notes): 0 = the pickup bar or the first full bar."""
-    pickup = _pickup(piece)
-    bar = math.floor((position - pickup) / piece.bar_length + _EPS)
-    return bar + (1 if pickup > _EPS else 0)
-
-
-def _beat_length(piece: Piece) -> float:
-    """The meter's beat in quarter notes: 4/den, or a dotted beat in compound meters (6/8, 9/8,
-    12/8, 6/16...), where the felt beat is three of the written unit."""
-    num, den = piece.time_signature
-    if den >= 8 and num % 3 == 0 and num > 3:
-        return 3 * 4.0 / den
-    return 4.0 / den
-
-
-def _is_on_beat(piece: Piece, position: float) -> bool:
-    beat = _beat_length(piece)
-    phase = (position - _pickup(piece)) / beat
-    return abs(phase - round(phase)) < 1e-6
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,8 +184,9 @@ def _per_bar_mean(piece: Piece, items: Iterable[tuple[float, object]]) -> float:
     """Mean over bars of the number of distinct items ``(position, item)`` in each bar,
     counting only bars that hold at least one item."""
     bars: dict[int, set] = {}
+    bar_map = BarMap(piece)
     for position, item in items:
-        bars.setdefault(_bar_of(piece, position), set()).add(item)
+        bars.setdefault(bar_map.bar(position).number, set()).add(item)
     return float(np.mean([len(s) for s in bars.values()])) if bars else math.nan
 
 
@@ -222,8 +195,9 @@ def distinct_notes(piece: Piece, per: str = "piece") -> float:
 
     ``per='piece'``: the number of different MIDI pitches (= :func:`n_pitches_used`).
     ``per='bar'``: for each bar with at least one note starting in it, the number of different
-    pitches starting there; the mean over those bars. A bar is ``piece.bar_length`` quarter
-    notes; a pickup is its own (short) bar. Source: MGEval's "used pitch per bar" (PC/bar).
+    pitches starting there; the mean over those bars. Bars are the piece's own
+    (:meth:`Piece.bars`: a pickup is its own short bar, meter changes are followed). Source:
+    MGEval's "used pitch per bar" (PC/bar).
     """
     piece = _as_piece(piece)
     if per == "piece":
@@ -312,13 +286,12 @@ def distinct_n(tokens, n: int = 2) -> float:
 
 
 def _bar_contents(piece: Piece) -> list[tuple]:
-    """Each non-empty bar as a sorted tuple of (onset within bar, pitch, duration)."""
+    """Each non-empty bar (:meth:`Piece.bars`) as a sorted tuple of (beat, pitch, duration)."""
     bars: dict[int, list] = {}
-    pickup = _pickup(piece)
+    bar_map = BarMap(piece)
     for n in _pitched(piece):
-        bar = _bar_of(piece, n.start)
-        bar_start = pickup + (bar - (1 if pickup > _EPS else 0)) * piece.bar_length
-        bars.setdefault(bar, []).append((round(n.start - bar_start, 6), n.pitch, round(n.duration, 6)))
+        bar, beat = bar_map.bar_and_beat(n.start)
+        bars.setdefault(bar.number, []).append((round(beat, 6), n.pitch, round(n.duration, 6)))
     return [tuple(sorted(bars[b])) for b in sorted(bars)]
 
 
@@ -539,12 +512,20 @@ def groove_consistency(piece: Piece, resolution: int = DEFAULT_RESOLUTION, measu
     fewer than two bars. Source: MusPy ``groove_consistency``; Wu & Yang, ISMIR 2020.
 
     ``measure_resolution`` = time steps per bar (default: ``piece.bar_length * resolution``).
-    Like MusPy (the default), bars are counted from time 0 — a pickup shifts them — and one
-    (empty) bar after the end is included. ``muspy_compatible=False`` starts bar 1 after the
-    pickup (``piece.meta['pickup']``) and stops at the last bar.
+    Like MusPy (the default), bars are counted from time 0 in the opening meter — a pickup
+    shifts them — and one (empty) bar after the end is included. ``muspy_compatible=False``
+    uses the piece's own bars (:meth:`Piece.bars`: the pickup is bar 0, its onsets counted back
+    from bar 1 as :meth:`Piece.bar_and_beat` counts them; meter changes are followed, shorter
+    bars padded to the longest) and stops at the last bar; ``measure_resolution`` must then be
+    left out (ValueError otherwise).
     """
     piece = _as_piece(piece)
     res = _check_resolution(resolution)
+    if not muspy_compatible:
+        if measure_resolution is not None:
+            raise ValueError("with muspy_compatible=False the bars are the piece's own (Piece.bars), "
+                             "so leave measure_resolution out.")
+        return _groove_in_own_bars(piece, res)
     if measure_resolution is None:
         measure_resolution = round(piece.bar_length * res)
     if int(measure_resolution) != measure_resolution or measure_resolution < 1:
@@ -552,18 +533,32 @@ def groove_consistency(piece: Piece, resolution: int = DEFAULT_RESOLUTION, measu
     bar = int(measure_resolution)
     steps = _time_steps(piece.notes, res)
     length = max((end for _, end, _ in steps), default=0)
-    shift = 0
-    if not muspy_compatible and _pickup(piece) > _EPS:
-        shift = bar - round(_pickup(piece) * res)  # pad the pickup into a full bar 0
-    n_bars = (length + shift) // bar + 1 if muspy_compatible else -(-(length + shift) // bar)
+    n_bars = length // bar + 1
     if n_bars < 2:
         return math.nan
     grooves = np.zeros((n_bars, bar), dtype=bool)
     for start, _, _ in steps:
-        measure, position = divmod(start + shift, bar)
+        measure, position = divmod(start, bar)
         grooves[measure, position] = True
     distance = np.count_nonzero(grooves[:-1] != grooves[1:])
     return float(1.0 - distance / (bar * (n_bars - 1)))
+
+
+def _groove_in_own_bars(piece: Piece, res: int) -> float:
+    """groove_consistency over :meth:`Piece.bars`, each onset placed by :meth:`Piece.bar_and_beat`."""
+    bar_map = BarMap(piece)
+    bars = bar_map.bars
+    if not piece.notes or len(bars) < 2:
+        return math.nan
+    width = max(round(bar_length_of(b.time_signature) * res) for b in bars)
+    grooves = np.zeros((len(bars), width), dtype=bool)
+    first = bars[0].number
+    for n in piece.notes:
+        bar, beat = bar_map.bar_and_beat(n.start)
+        into = (beat - 1) * beat_length(bar.time_signature)  # quarter notes after the bar's first beat
+        grooves[bar.number - first, min(round(into * res), width - 1)] = True
+    distance = np.count_nonzero(grooves[:-1] != grooves[1:])
+    return float(1.0 - distance / (width * (len(bars) - 1)))
 
 
 def _onsets(piece: Piece) -> list[tuple[float, float]]:
@@ -578,15 +573,18 @@ def _onsets(piece: Piece) -> list[tuple[float, float]]:
 def on_beat_ratio(piece: Piece) -> float:
     """Share of onsets (positions where at least one note starts) that fall on a beat.
 
-    Beats are the meter's (quarters in 4/4 and 3/4, halves in 2/2, dotted quarters in 6/8),
-    counted from the bar line, so a pickup shifts them. ``nan`` without notes. A march or a
-    chorale scores high; a line full of off-beat 8ths and 16ths low.
+    Beats are the meter's felt beats (:func:`~musegen_helpers.music.beat_length`: quarters in
+    4/4 and 3/4, halves in 2/2, eighths in 3/8, dotted quarters in 6/8), counted from the bar
+    line as :meth:`Piece.bar_and_beat` counts them, so a pickup and meter changes shift them.
+    ``nan`` without notes. A march or a chorale scores high; a line full of off-beat 8ths and
+    16ths low.
     """
     piece = _as_piece(piece)
     onsets = _onsets(piece)
     if not onsets:
         return math.nan
-    return sum(_is_on_beat(piece, t) for t, _ in onsets) / len(onsets)
+    bar_map = BarMap(piece)
+    return sum(bar_map.is_on_beat(t) for t, _ in onsets) / len(onsets)
 
 
 def syncopation(piece: Piece) -> float:
@@ -602,13 +600,14 @@ def syncopation(piece: Piece) -> float:
     onsets = _onsets(piece)
     if not onsets:
         return math.nan
-    beat = _beat_length(piece)
-    pickup = _pickup(piece)
     count = 0
+    bar_map = BarMap(piece)
     for t, end in onsets:
-        if _is_on_beat(piece, t):
+        bar, beat = bar_map.bar_and_beat(t)
+        if abs(beat - round(beat)) < 1e-6:
             continue
-        next_beat = pickup + math.ceil((t - pickup) / beat) * beat
+        # the next beat, or the next bar line when a meter change cuts the bar short
+        next_beat = min(t + (math.ceil(beat) - beat) * beat_length(bar.time_signature), bar.end)
         count += end > next_beat + _EPS
     return count / len(onsets)
 

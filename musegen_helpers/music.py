@@ -31,6 +31,7 @@ __all__ = [
     "parse_key",
     "melody",
     "Bar",
+    "BarMap",
     "beat_length",
     "bar_length_of",
 ]
@@ -179,6 +180,43 @@ class Bar(NamedTuple):
     def is_complete(self) -> bool:
         """True when the bar is as long as its meter says."""
         return abs(self.length - bar_length_of(self.time_signature)) < 1e-6
+
+
+class BarMap:
+    """A piece's bars listed once (:meth:`Piece.bars`), for the bar and beat of many positions.
+
+    ``Piece.bar_at`` and ``Piece.bar_and_beat`` answer one position; a metric or a checker that
+    asks for every note builds one ``BarMap`` and asks it (binary search, O(log bars) a position).
+    Positions past ``until`` extend the list as needed.
+    """
+
+    def __init__(self, piece: "Piece", until: float | None = None):
+        self.piece = piece
+        self.bars = piece.bars(until)
+        self._starts = [bar.start for bar in self.bars]
+
+    def bar(self, position: float) -> Bar:
+        """The bar holding ``position`` (quarter notes); a bar line belongs to the bar it opens."""
+        import bisect
+
+        if position >= self.bars[-1].end - _EPS:  # past the listed bars: list further
+            self.bars = self.piece.bars(position + max(8.0, position - self.bars[-1].end) + 2 * _EPS)
+            self._starts = [bar.start for bar in self.bars]
+        i = max(0, bisect.bisect_right(self._starts, position + _EPS) - 1)
+        return self.bars[i]
+
+    def bar_and_beat(self, position: float) -> tuple[Bar, float]:
+        """``(bar, beat counted from 1)``; see :meth:`Piece.bar_and_beat`."""
+        bar = self.bar(position)
+        into = position - bar.start
+        if bar.number == 0:  # a pickup's beats count back from bar 1
+            into += bar_length_of(bar.time_signature) - bar.length
+        return bar, 1.0 + into / beat_length(bar.time_signature)
+
+    def is_on_beat(self, position: float) -> bool:
+        """True when ``position`` falls on a beat (:func:`beat_length`) of its bar."""
+        beat = self.bar_and_beat(position)[1]
+        return abs(beat - round(beat)) < 1e-6
 
 
 @dataclass(frozen=True)
@@ -396,25 +434,18 @@ class Piece:
 
     def bar_at(self, position: float) -> Bar:
         """The bar that contains a position (quarter notes); a bar line belongs to the bar it opens."""
-        for bar in self.bars(position + 2 * _EPS):
-            if bar.start - _EPS <= position < bar.end - _EPS:
-                return bar
-        return bar  # pragma: no cover - bars() always reaches past position
+        return BarMap(self, until=position + 2 * _EPS).bar(position)
 
     def bar_and_beat(self, position: float) -> tuple[int, float]:
         """``(bar number, beat)`` of a position in quarter notes, as a musician counts: bar 0 is the
         pickup, beats count from 1 in units of :func:`beat_length` (4/4: quarter 2.5 -> (1, 3.5);
         6/8: quarter 1.5 -> (1, 2.0)). A pickup's beats are counted back from its bar line (a
-        one-beat upbeat in 4/4 is beat 4 of bar 0).
+        one-beat upbeat in 4/4 is beat 4 of bar 0). For many positions use :class:`BarMap`.
 
         Lesson: 01_representation
         """
-        bar = self.bar_at(position)
-        beat = beat_length(bar.time_signature)
-        into = position - bar.start
-        if bar.number == 0:
-            into += bar_length_of(bar.time_signature) - bar.length
-        return bar.number, 1.0 + into / beat
+        bar, beat = BarMap(self, until=position + 2 * _EPS).bar_and_beat(position)
+        return bar.number, beat
 
     @property
     def parts(self) -> list[str | None]:

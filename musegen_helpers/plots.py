@@ -8,11 +8,12 @@ Lesson: 01_representation
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
 
-from .music import PITCH_CLASS_NAMES, note_name
+from .music import PITCH_CLASS_NAMES, beat_length, note_name
 
 __all__ = ["plot_piano_roll", "plot_pitch_histogram", "plot_duration_histogram", "figure_png", "PART_COLOURS"]
 
@@ -53,10 +54,11 @@ def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, 
                     legend: bool = True, **to_piece_kwargs):
     """Draw notes as bars: time (quarter notes) across, pitch up; one colour per part.
 
-    Bar lines are solid, beat lines dotted (from the time signature; a pickup in
-    ``piece.meta['pickup']`` shifts them). The pitch axis is labelled with note names (C of
-    each octave, plus every note when the range is small). Accepts anything
-    :func:`musegen_helpers.audio.to_piece` accepts (a piano roll array, tokens...).
+    Bar lines are solid, beat lines dotted: the bars are :meth:`Piece.bars` (so a pickup and
+    meter changes move them) and the beats :func:`~musegen_helpers.music.beat_length` of each
+    bar's meter (dotted quarters in 6/8), counted back from bar 1 in a pickup. The pitch axis is
+    labelled with note names (C of each octave, plus every note when the range is small).
+    Accepts anything :func:`musegen_helpers.audio.to_piece` accepts (a piano roll array, tokens...).
     """
     from matplotlib.collections import PolyCollection
     from matplotlib.colors import to_rgb
@@ -82,16 +84,11 @@ def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, 
     pitches = piece.pitches or [60]
     lo, hi = min(pitches) - 2, max(pitches) + 2
     if show_beats:
-        pickup = float(piece.meta.get("pickup", 0.0) or 0.0)
-        offset = (pickup % piece.bar_length) if pickup else 0.0
-        beat = piece.bar_length / piece.time_signature[0] if piece.time_signature[1] != 8 or \
-            piece.time_signature[0] % 3 else 1.5  # 6/8: dotted-quarter beats
-        t = offset % beat
-        while t <= end + 1e-9:
-            is_bar = abs(((t - offset) / piece.bar_length) - round((t - offset) / piece.bar_length)) < 1e-6
-            ax.axvline(t, color="0.3" if is_bar else "0.8", lw=0.9 if is_bar else 0.5,
-                       ls="-" if is_bar else ":", zorder=0)
-            t += beat
+        bar_lines, beat_lines = _bar_and_beat_lines(piece, end)
+        for t in beat_lines:
+            ax.axvline(t, color="0.8", lw=0.5, ls=":", zorder=0)
+        for t in bar_lines:
+            ax.axvline(t, color="0.3", lw=0.9, ls="-", zorder=0)
     span = hi - lo
     ticks = [p for p in range(lo, hi + 1) if span <= 24 or p % 12 == 0]
     ax.set_yticks(ticks)
@@ -109,6 +106,23 @@ def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, 
         ax.legend(handles=[Patch(color=colour[p], label=p) for p in named], loc="upper right",
                   fontsize=8, framealpha=0.8)
     return fig, ax
+
+
+def _bar_and_beat_lines(piece, end: float) -> tuple[list[float], list[float]]:
+    """Positions (quarter notes, up to ``end``) of the bar lines and of the other beats."""
+    bars, beats = [], []
+    for bar in piece.bars(end):
+        beat = beat_length(bar.time_signature)
+        if bar.number == 0:  # a pickup's beats fall back from the bar line that ends it
+            k = math.floor(bar.length / beat + 1e-9)
+            beats += [bar.end - i * beat for i in range(k, 0, -1)]
+        else:
+            bars.append(bar.start)
+            beats += [bar.start + i * beat for i in range(1, math.ceil(bar.length / beat - 1e-9))]
+        last = bar.end
+    if last <= end + 1e-9:
+        bars.append(last)
+    return bars, [t for t in beats if t <= end + 1e-9]
 
 
 def plot_pitch_histogram(x, ax=None, *, pitch_classes: bool = True, figsize=(6, 3), title=None, **kw):

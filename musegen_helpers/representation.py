@@ -118,10 +118,16 @@ def melody_to_tokens(piece: Piece, steps_per_quarter: int = 4, add_end: bool = F
 
 def tokens_to_melody(tokens: Iterable[int], steps_per_quarter: int = 4, *, tempo: float = 120.0,
                      time_signature: tuple[int, int] = (4, 4), key: str | None = None,
-                     velocity: int = 80, title: str = "") -> Piece:
+                     velocity: int = 80, title: str = "", pickup: float = 0.0,
+                     time_signature_changes: Sequence[tuple[float, tuple[int, int]]] = ()) -> Piece:
     """Decode event tokens into a one-voice Piece (inverse of :func:`melody_to_tokens`).
 
     A ``HOLD`` at the very start is read as silence; decoding stops at the first ``END``.
+    Tokens carry no bar lines: ``time_signature``, ``pickup`` (quarter notes) and
+    ``time_signature_changes`` (``(position in quarter notes, (beats, unit))`` pairs) are the
+    Piece's, so ``tokens_to_melody(melody_to_tokens(p), time_signature=p.time_signature,
+    pickup=p.pickup, time_signature_changes=p.time_signature_changes)`` has ``p``'s bars.
+    Raises ValueError for a token outside the vocabulary or a pickup of a whole bar or more.
     """
     spq = _check_grid(steps_per_quarter)
     grid = 1.0 / spq
@@ -149,7 +155,8 @@ def tokens_to_melody(tokens: Iterable[int], steps_per_quarter: int = 4, *, tempo
         pass
     if current_pitch is not None:
         notes.append(Note(current_pitch, current_start * grid, (step + 1 - current_start) * grid, velocity))
-    return Piece(notes, tempo=tempo, time_signature=time_signature, key=key, title=title)
+    return Piece(notes, tempo=tempo, time_signature=time_signature, key=key, title=title, pickup=pickup,
+                 time_signature_changes=list(time_signature_changes))
 
 
 def is_onset_token(tokens) -> np.ndarray:
@@ -215,12 +222,15 @@ def piano_roll(piece: Piece, steps_per_quarter: int = 4, lowest_pitch: int = 0, 
 def piece_from_piano_roll(roll, steps_per_quarter: int = 4, lowest_pitch: int = 0, onsets=None, *,
                           threshold: float = 0.5, tempo: float = 120.0,
                           time_signature: tuple[int, int] = (4, 4), key: str | None = None,
-                          velocity: int = 80, part: str | None = None) -> Piece:
+                          velocity: int = 80, part: str | None = None, pickup: float = 0.0,
+                          time_signature_changes: Sequence[tuple[float, tuple[int, int]]] = ()) -> Piece:
     """Turn a piano roll back into notes: each run of "on" steps in a row is one note.
 
     ``roll`` may be boolean or real-valued (e.g. a GAN's output in [0, 1]); values above
     ``threshold`` count as on. With an ``onsets`` roll, a run is split where a new onset is marked,
-    so repeated notes survive the round trip.
+    so repeated notes survive the round trip. A roll has no bar lines: ``time_signature``,
+    ``pickup`` (quarter notes) and ``time_signature_changes`` are given to the Piece as they are
+    (see :class:`~musegen_helpers.music.Piece`).
     """
     spq = _check_grid(steps_per_quarter)
     r = np.asarray(roll)
@@ -247,7 +257,8 @@ def piece_from_piano_roll(roll, steps_per_quarter: int = 4, lowest_pitch: int = 
             cuts.append(b)
             for s, e in zip(cuts[:-1], cuts[1:]):
                 notes.append(Note(lowest_pitch + row, s * grid, (e - s) * grid, velocity, part))
-    return Piece(notes, tempo=tempo, time_signature=time_signature, key=key)
+    return Piece(notes, tempo=tempo, time_signature=time_signature, key=key, pickup=pickup,
+                 time_signature_changes=list(time_signature_changes))
 
 
 # ---------------------------------------------------------------------------------------

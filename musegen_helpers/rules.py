@@ -38,9 +38,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .config import check_seed
-from .music import Note, Piece, note_name, parse_key, pitch_from_name
+from .music import Note, Piece, bar_length_of, beat_length, note_name, parse_key, pitch_from_name
 from .theory import (
-    Chord, Violation, _split_key, _split_progression, _where, check_voice_leading, interval_name,
+    Chord, Violation, _split_key, _split_progression, check_voice_leading, describe_position, interval_name,
     parallel_motion_matrix, parse_roman, roman_to_chord, scale_note_names, scale_pitch_classes,
 )
 
@@ -357,7 +357,7 @@ def _weighted_order(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray
 def _rhythm_library(meter: tuple[int, int], chords_per_bar: int):
     """The bar rhythms of a meter that start a note wherever the chord changes, and their
     cumulative probabilities."""
-    bar_len = meter[0] * 4.0 / meter[1]
+    bar_len = bar_length_of(meter)
     changes = [k * bar_len / chords_per_bar for k in range(chords_per_bar)]
     library = []
     for durations, weight in RHYTHMS[meter]:
@@ -369,7 +369,7 @@ def _rhythm_library(meter: tuple[int, int], chords_per_bar: int):
 
 
 def _choose_rhythms(rng, meter, bars, chords_per_bar, rules):
-    bar_len = meter[0] * 4.0 / meter[1]
+    bar_len = bar_length_of(meter)
     library, cumulative = _rhythm_library(meter, chords_per_bar)
     rhythms = []
     for b in range(bars):
@@ -450,7 +450,7 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
                              "leaves too little of the soprano range C4–G5 for a harmonised melody.")
 
     # ---- chords, one per slot -----------------------------------------------------------
-    bar_len = meter[0] * 4.0 / meter[1]
+    bar_len = bar_length_of(meter)
     slot_len = bar_len / chords_per_bar
     n_slots = bars * chords_per_bar
     minor = (scale_pitch_classes(key_name)[2] - tonic_pc) % 12 == 3   # minor third: tonic chord is 'i'
@@ -642,10 +642,11 @@ def _chord_member(pc: int, chord: Chord) -> str:
 
 def _explanations(notes, roles, slots, slot_of, strong, meter, tonic_pc, cadence) -> list[str]:
     lines = []
+    bars = Piece(time_signature=meter)  # compose writes no pickup: bar 1 starts at 0
     for i, note in enumerate(notes):
         slot = slots[slot_of[i]]
         chord = slot.chord
-        _, _, where = _where(note.start, meter, 0.0)
+        where = describe_position(bars, note.start)
         beat = "a strong beat" if strong[i] else "a weak beat"
         if roles[i] == "chord":
             harmony = f"chord tone ({_chord_member(note.pitch % 12, chord)} of {chord.numeral} = {' '.join(chord.note_names)}) on {beat}"
@@ -874,9 +875,14 @@ def check_melody(piece: Piece, rules: RuleSet | Mapping | None = None, *, progre
 
     The melody is part 'melody' or 'S' (or the piece's only part). The chords come from
     ``piece.meta['chords']`` (set by :func:`compose`) or from ``progression`` (numerals, one per
-    ``1/chords_per_bar`` bar, repeated to the end). ``rules`` defaults to the piece's own
+    ``1/chords_per_bar`` bar, repeated to the end; bars are the piece's own, :meth:`Piece.bars`,
+    and a pickup is sung over the first chord). ``rules`` defaults to the piece's own
     (``piece.meta['rules']``) or ``RuleSet()``. Rule names in the violations are the RuleSet
-    field names ('chord_tones_on_strong_beats', 'cadence', ...).
+    field names ('chord_tones_on_strong_beats', 'cadence', ...). Bars and beats in the
+    violations are :meth:`Piece.bar_and_beat`'s (bar 0 = pickup; beats in the meter's felt beat).
+    Strong beats are :data:`STRONG_BEATS` of the meter in force at each note.
+
+    Raises ValueError for a meter outside :data:`METERS` or a piece without a key.
     """
     if rules is None:
         rules = RuleSet.from_dict(piece.meta["rules"]) if "rules" in piece.meta else RuleSet()
@@ -893,18 +899,29 @@ def check_melody(piece: Piece, rules: RuleSet | Mapping | None = None, *, progre
         raise ValueError(f"which part is the melody? label it 'melody' or 'S' (parts: {piece.parts}).")
     if not notes:
         return []
-    meter = piece.time_signature
-    if meter not in STRONG_BEATS:
-        raise ValueError(f"check_melody knows the meters {', '.join(f'{a}/{b}' for a, b in METERS)}.")
-    bar_len = piece.bar_length
+    meters = [piece.time_signature] + [ts for _, ts in piece.time_signature_changes]
+    unknown = sorted({f"{a}/{b}" for a, b in meters if (a, b) not in STRONG_BEATS})
+    if unknown:
+        raise ValueError(f"check_melody knows the meters {', '.join(f'{a}/{b}' for a, b in METERS)}; "
+                         f"this piece is (also) in {', '.join(unknown)}.")
     tonic_pc = parse_key(key)[0]
     key_names, key_pcs = scale_note_names(key), scale_pitch_classes(key)
     if progression is not None:
+        # chords change on the piece's bar lines (Piece.bars: pickup and meter changes included);
+        # a pickup is sung over the first chord
         numerals = _resolve_progression(progression)
-        slot_len = bar_len / chords_per_bar
-        n_slots = max(1, math.ceil(piece.end / slot_len - 1e-9))
-        chords = [(k * slot_len, (k + 1) * slot_len, roman_to_chord(numerals[k % len(numerals)], key))
-                  for k in range(n_slots)]
+        chords = []
+        for bar in piece.bars():
+            if bar.number == 0:
+                continue
+            slot_len = bar.length / chords_per_bar
+            for j in range(chords_per_bar):
+                numeral = numerals[len(chords) % len(numerals)]
+                chords.append((bar.start + j * slot_len, bar.start + (j + 1) * slot_len,
+                               roman_to_chord(numeral, key)))
+        if not chords:  # nothing after the pickup
+            chords = [(0.0, max(piece.end, piece.pickup), roman_to_chord(numerals[0], key))]
+        chords[0] = (0.0,) + chords[0][1:]
     elif "chords" in piece.meta:
         chords = [(c["start"], c["end"], roman_to_chord(c["numeral"], key)) for c in piece.meta["chords"]]
     else:
@@ -918,12 +935,15 @@ def check_melody(piece: Piece, rules: RuleSet | Mapping | None = None, *, progre
         return chords[-1][2]
 
     def is_strong(t):
-        in_bar = round(t % bar_len, 6)
+        _, beat = piece.bar_and_beat(t)
+        meter = piece.time_signature_at(t)
+        in_bar = round((beat - 1) * beat_length(meter), 6)  # quarter notes after the bar's first beat
         return in_bar in STRONG_BEATS[meter] or round(t, 6) in changes
 
     def violation(rule, note, text):
-        bar, beat, where = _where(note.start, meter, float(piece.meta.get("pickup", 0.0) or 0.0))
-        return Violation(rule, note.start, bar, ("melody",), f"{where}: {text}", beat)
+        bar, beat = piece.bar_and_beat(note.start)
+        return Violation(rule, note.start, bar, ("melody",), f"{describe_position(piece, note.start)}: {text}",
+                         round(beat, 6))
 
     out = []
     low, high = rules.melody_range
@@ -981,7 +1001,7 @@ def check_melody(piece: Piece, rules: RuleSet | Mapping | None = None, *, progre
             if last.start < chords[-1][1] - 1e-9 else len(chords) - 1
         if final_chord.root != tonic_pc or j == 0 or not _is_dominant_chord(chords[j - 1][2], tonic_pc):
             out.append(violation("cadence", last, "the music does not close V–I"))
-        if last.duration < bar_len - 1e-9:
+        if last.duration < bar_length_of(piece.time_signature_at(last.start)) - 1e-9:
             out.append(violation("cadence", last, f"the final note lasts {last.duration:g} quarter notes, "
                                                   f"less than a whole bar"))
     return sorted(out, key=lambda v: v.position)

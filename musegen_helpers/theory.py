@@ -34,7 +34,6 @@ Lesson: 02_rule_based
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, NamedTuple, Sequence
@@ -55,7 +54,7 @@ __all__ = [
     "interval_name", "interval_short_name", "consonance", "is_consonant",
     # voice leading
     "VOICE_RANGES", "Violation", "VOICE_LEADING_CHECKS", "DEFAULT_CHECKS",
-    "voices_of", "voices_to_piece", "vertical_slices", "position_in_bar",
+    "voices_of", "voices_to_piece", "vertical_slices", "describe_position",
     "check_voice_leading", "check_parallel_fifths", "check_parallel_octaves",
     "check_voice_crossing", "check_voice_range", "check_spacing", "check_leaps",
     "check_hidden_fifths_octaves", "check_voice_overlap", "parallel_motion_matrix",
@@ -639,11 +638,12 @@ class Violation:
     Attributes:
         rule: the rule's name, e.g. 'parallel_fifths' (see VOICE_LEADING_CHECKS).
         position: where, in quarter notes from the start of the piece.
-        bar: bar number, counting from 1 (a pickup bar is bar 0).
+        bar: bar number, counting from 1 (a pickup bar is bar 0), as :meth:`Piece.bar_and_beat` counts.
         voices: the labels of the voices involved, upper voice first.
         description: a sentence saying where and what, e.g.
             'bar 3, beat 2: parallel fifths between S and B (C5→D5 over F3→G3)'.
-        beat: beat within the bar, counting from 1, in the meter's beat unit.
+        beat: beat within the bar, counting from 1, in the meter's felt beat
+            (:func:`~musegen_helpers.music.beat_length`: quarters in 4/4, dotted quarters in 6/8).
     """
 
     rule: str
@@ -657,29 +657,18 @@ class Violation:
         return self.description
 
 
-def position_in_bar(position: float, time_signature: tuple[int, int] = (4, 4), pickup: float = 0.0
-                    ) -> tuple[int, float]:
-    """``(bar, beat)`` of a position in quarter notes; bars and beats count from 1.
+def describe_position(piece: Piece, position: float) -> str:
+    """Where a position (quarter notes) lies, as a musician says it: ``'bar 3, beat 2'``.
 
-    The beat is in the meter's unit (eighths in 6/8). With a pickup of ``pickup`` quarter
-    notes, the pickup is bar 0 and bar 1 starts at ``pickup``.
+    Bar and beat are :meth:`Piece.bar_and_beat`'s (bar 0 is a pickup; beats count from 1 in the
+    meter's felt beat, :func:`~musegen_helpers.music.beat_length`: dotted quarters in 6/8), so the
+    text follows the piece's pickup and meter changes. A beat between beats is written with up to
+    three decimals (``'beat 2.5'``, ``'beat 1.333'`` for the second eighth of a 6/8 bar).
+
+    Lesson: 02_rule_based
     """
-    num, den = time_signature
-    bar_len = num * 4.0 / den
-    beat_len = 4.0 / den
-    rel = position - pickup
-    if pickup > _EPS and rel < -_EPS:
-        # the pickup is an incomplete bar 0 that ends where bar 1 begins
-        return 0, round(1.0 + (rel + bar_len) / beat_len, 6)
-    bar_index = math.floor(rel / bar_len + _EPS)
-    beat = 1.0 + (rel - bar_index * bar_len) / beat_len
-    return bar_index + 1, round(beat, 6)
-
-
-def _where(position: float, time_signature, pickup: float) -> tuple[int, float, str]:
-    bar, beat = position_in_bar(position, time_signature, pickup)
-    beat_text = f"{beat:g}" if abs(beat - round(beat)) > 1e-6 else str(int(round(beat)))
-    return bar, beat, f"bar {bar}, beat {beat_text}"
+    bar, beat = piece.bar_and_beat(position)
+    return f"bar {bar}, beat {round(beat, 3):g}"
 
 
 def _canonical_label(label) -> str:
@@ -743,7 +732,7 @@ def voices_of(music, labels: Sequence[str] | None = None) -> list[tuple[str, lis
         notes = sorted(groups[label], key=lambda n: n.start)
         for a, b in zip(notes, notes[1:]):
             if abs(a.start - b.start) < _EPS:
-                bar, _, where = _where(a.start, piece.time_signature, piece.meta.get("pickup", 0.0) or 0.0)
+                where = describe_position(piece, a.start)
                 raise ValueError(
                     f"voice {label!r} plays two notes at once at {where} ({a.name} and {b.name}); "
                     "voice-leading checks need one note at a time per voice — give each voice its own "
@@ -775,20 +764,19 @@ def vertical_slices(music) -> list[tuple[float, tuple[Note | None, ...]]]:
 
 
 class _Context:
-    """Shared view of a piece for the checks: voices, slices, meter, pickup."""
+    """Shared view of a piece for the checks: voices and slices; bars and beats are the Piece's."""
 
-    def __init__(self, music, time_signature=None):
+    def __init__(self, music):
         piece = music if isinstance(music, Piece) else voices_to_piece(music)
         self.piece = piece
         self.voices = voices_of(piece)
         self.labels = [label for label, _ in self.voices]
         self.slices = vertical_slices(piece)
-        self.time_signature = time_signature or piece.time_signature
-        self.pickup = float(piece.meta.get("pickup", 0.0) or 0.0)
 
     def violation(self, rule, position, voices, text) -> Violation:
-        bar, beat, where = _where(position, self.time_signature, self.pickup)
-        return Violation(rule, float(position), bar, tuple(voices), f"{where}: {text}", beat)
+        bar, beat = self.piece.bar_and_beat(position)
+        where = describe_position(self.piece, position)
+        return Violation(rule, float(position), bar, tuple(voices), f"{where}: {text}", round(beat, 6))
 
 
 def _motion(a_prev: Note, a_cur: Note, b_prev: Note, b_cur: Note):

@@ -84,16 +84,17 @@ def test_small_build_equals_shipped_tunes(small_build, melodies, chorales):
     assert small_c.report["counts"]["bach"]["source_tunes"] == 3
     compared = 0
     for small, full in ((small_m, melodies), (small_c, chorales)):
-        full_ids = set(full.ids)
+        full_meta = {m["id"]: m for m in full.meta}
         for piece, meta in zip(small, small.meta):
-            if meta["id"] not in full_ids:  # dropped from the full build as a duplicate of a later file
+            if meta["id"] not in full_meta:  # dropped from the full build as a duplicate of a later file
                 continue
             shipped = full[meta["id"]]
             assert _notes(piece) == _notes(shipped), meta["id"]
+            assert (piece.pickup, piece.time_signature_changes) == (shipped.pickup, shipped.time_signature_changes)
             # chorale families join hymn tunes across the whole collection, so only those may differ
             skip = {"family", "split"} if meta["collection"] == "bach" else set()
             assert {k: v for k, v in meta.items() if k not in skip} == \
-                {k: v for k, v in shipped.meta.items() if k not in skip}
+                {k: v for k, v in full_meta[meta["id"]].items() if k not in skip}
             compared += 1
     assert compared >= 7
 
@@ -207,10 +208,32 @@ def test_melodies_are_one_voice_from_zero(melodies):
 
 def test_pickup_is_recorded(melodies):
     piece = melodies["essen/altdeu10/1"]  # Das Hildebrandslied: 4/2 with a half-note upbeat
-    assert piece.meta["pickup"] == 2.0 and piece.time_signature == (4, 2)
+    assert piece.pickup == 2.0 and piece.time_signature == (4, 2)
     assert piece.notes[0].start == 0 and piece.notes[1].start == 2.0
+    # the upbeat is bar 0, beat 4 of 4/2 (half-note beats); bar 1 starts on the second note
+    assert piece.bar_and_beat(0.0) == (0, 4.0) and piece.bars()[1].start == 2.0
     pickups = np.array([m["pickup"] for m in melodies.meta])
     assert (pickups > 0).mean() > 0.2 and (pickups >= 0).all()
+
+
+def test_pieces_have_the_stored_pickup_as_their_typed_pickup(melodies, chorales):
+    for ds in (melodies[::7], chorales):
+        for meta, piece in zip(ds.meta, ds):
+            assert piece.pickup == meta["pickup"], meta["id"]
+            assert "pickup" not in piece.meta  # one place for it: a slice cannot leave a stale copy
+    assert sum(m["pickup"] > 0 for m in melodies.meta[::7]) > 200
+
+
+def test_chorale_meter_changes_are_typed_and_abc_ones_stay_in_meta(chorales, melodies):
+    # BWV 362 turns from 4/4 to 3/4 at quarter 61 (after a one-beat upbeat and 15 bars of 4/4)
+    piece = chorales["bach/bwv362"]
+    assert piece.time_signature == (4, 4) and piece.time_signature_changes == [(61.0, (3, 4))]
+    assert "meter_changes" not in piece.meta and chorales.meta[chorales.ids.index("bach/bwv362")]["meter_changes"]
+    assert piece.bar_at(61.0) == (16, 61.0, 64.0, (3, 4)) and piece.bar_at(60.5).time_signature == (4, 4)
+    # an ABC tune stores its changes without a position: kept in meta, not applied
+    tune = melodies["oneill/0051-0100/89"]
+    assert tune.meta["meter_changes"] == ["3/8", "3/4", "3/8", "3/4"]
+    assert tune.time_signature == (3, 4) and tune.time_signature_changes == []
 
 
 def test_chorales_have_four_parts_satb(chorales):

@@ -340,6 +340,26 @@ def test_piece_wrong_note_at_a_beat():
     assert "beat 4 (start=3)" in message and "should be G4 but is F#4" in message
 
 
+def test_piece_wrong_note_is_placed_by_the_pieces_own_bars_and_beats():
+    # 6/8 counts dotted-quarter beats: the 4th eighth (start=1.5) is beat 2 of bar 1
+    jig = melody(["C4", "D4", "E4", "F4", "G4", "A4", "G4"], [0.5] * 6 + [3], time_signature=(6, 8))
+    wrong = jig.with_notes([n if n.start != 1.5 else Note(66, 1.5, 0.5) for n in jig.notes])
+    assert "beat 2 (start=1.5)" in failure(check_piece(jig), wrong)
+    # with a one-quarter pickup in 4/4, the upbeat is beat 4 of bar 0 and bar 2 starts at 5
+    upbeat = TWINKLE.with_notes(TWINKLE.notes, pickup=1.0)
+    wrong = upbeat.with_notes([n if n.start != 0 else Note(59, 0, 1) for n in upbeat.notes])
+    assert "bar 0, beat 4 (start=0)" in failure(check_piece(upbeat), wrong)
+    wrong = upbeat.with_notes([n if n.start != 5 else Note(70, 5, 1) for n in upbeat.notes])
+    assert "bar 2, beat 1 (start=5)" in failure(check_piece(upbeat), wrong)
+
+
+def test_piece_pickup_can_be_checked():
+    upbeat = TWINKLE.with_notes(TWINKLE.notes, pickup=1.0)
+    check_piece(upbeat, compare=("pitch", "start", "pickup"))(upbeat)
+    message = failure(check_piece(upbeat, compare=("pitch", "start", "pickup")), TWINKLE)
+    assert "pickup is none (0 quarter notes), but should be 1 quarter notes" in message
+
+
 def test_piece_missing_and_extra_notes():
     missing = melody(["C4", "C4", "G4", "G4", "A4", "A4"], [1] * 6)
     assert "missing note" in failure(check_piece(TWINKLE), missing)

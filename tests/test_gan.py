@@ -277,7 +277,7 @@ def test_chorale_bars_start_after_the_pickup_and_move_to_c():
     # G major, a one-beat pickup (D4), then bar 1: G3 whole bar under B4 B4 (halves)
     notes = [Note(62, 0, 1, part="S"), Note(55, 1, 4, part="B"), Note(71, 1, 2, part="S"),
              Note(71, 3, 2, part="S"), Note(74, 5, 4, part="S"), Note(40, 5, 4, part="Violin")]
-    piece = Piece(notes, key="G major", meta={"pickup": 1.0})
+    piece = Piece(notes, key="G major", pickup=1.0)
     bars, sources = G.chorale_bars([piece], return_sources=True)
     assert bars.shape == (2, 16, 48, 1) and bars.dtype == np.float32
     assert sources == [(0, 1.0, 5), (0, 5.0, 5)]
@@ -295,8 +295,9 @@ def test_chorale_bars_start_after_the_pickup_and_move_to_c():
 def test_chorale_bars_skip_three_four_and_keyless_pieces():
     waltz = Piece([Note(60, 0, 3)], time_signature=(3, 4), key="C major")
     keyless = Piece([Note(60, 0, 4)], key=None)
+    changing = Piece([Note(60, 0, 7)], key="C major", time_signature_changes=[(4, (3, 4))])
     with pytest.raises(ValueError, match="4/4"):
-        G.chorale_bars([waltz, keyless])
+        G.chorale_bars([waltz, keyless, changing])
     ok = Piece([Note(60, 0, 4)], key="C major")
     assert len(G.chorale_bars([waltz, ok, keyless])) == 1
 

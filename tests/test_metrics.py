@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from musegen_helpers import metrics as M
 from musegen_helpers.music import Note, Piece, melody
@@ -113,7 +115,7 @@ def test_distinct_notes_per_bar_averages_the_bars_that_have_notes():
 
 def test_a_pickup_is_its_own_bar():
     piece = melody([67, 60, 62, 64, 65], 1.0)
-    piece.meta["pickup"] = 1.0  # G4 leads into bar 1, which holds C D E F
+    piece = piece.with_notes(piece.notes, pickup=1.0)  # G4 leads into bar 1, which holds C D E F
     assert M.distinct_notes(piece, per="bar") == pytest.approx((1 + 4) / 2)
     with pytest.raises(ValueError, match="per must be"):
         M.distinct_notes(piece, per="beat")
@@ -236,7 +238,7 @@ def test_groove_consistency_of_a_steady_rhythm_and_of_changing_bars():
 
 def test_groove_consistency_can_start_bars_after_a_pickup():
     tune = melody([55] + [60, 62, 64, 65] * 2, 1.0)
-    tune.meta["pickup"] = 1.0
+    tune = tune.with_notes(tune.notes, pickup=1.0)
     # bars: pickup (onset on beat 4), then two bars of quarters
     strict = M.groove_consistency(tune, muspy_compatible=False)
     assert strict == pytest.approx(1 - (3 / 96) / 2)
@@ -257,8 +259,88 @@ def test_beats_follow_the_meter_and_the_pickup():
     assert M.on_beat_ratio(three_four) == pytest.approx(3 / 6)
     pickup = melody([55, 60, 62], [0.5, 1.0, 1.0])
     assert M.on_beat_ratio(pickup) == pytest.approx(1 / 3)
-    pickup.meta["pickup"] = 0.5  # an eighth-note pickup: bar 1 starts at 0.5
+    pickup = pickup.with_notes(pickup.notes, pickup=0.5)  # an eighth-note pickup: bar 1 starts at 0.5
     assert M.on_beat_ratio(pickup) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("meter, durations, on_beat", [
+    # 3/8: every eighth is a beat; the 16th between is not
+    ((3, 8), [0.5, 0.25, 0.25, 0.5, 0.5], 4 / 5),
+    # 6/8: dotted-quarter beats at 0 and 1.5; eighths 2, 3, 5, 6 are off the beat
+    ((6, 8), [0.5] * 6, 2 / 6),
+    # 5/16: every 16th is a beat; a 32nd between is not
+    ((5, 16), [0.25, 0.125, 0.125, 0.25, 0.25], 4 / 5),
+    # 12/16: dotted-eighth beats at 0, 0.75, 1.5, 2.25
+    ((12, 16), [0.25] * 12, 4 / 12),
+])
+def test_beats_of_eighth_and_sixteenth_meters_are_the_felt_beats(meter, durations, on_beat):
+    tune = melody([60] * len(durations), durations, time_signature=meter)
+    assert M.on_beat_ratio(tune) == pytest.approx(on_beat)
+
+
+_BAR_METERS = [(3, 8), (6, 8), (5, 16), (12, 16), (4, 4), (3, 4), (2, 2), (7, 8), (6, 4)]
+
+
+@st.composite
+def metered_tunes(draw):
+    """A tune on a 32nd-note grid in a meter of _BAR_METERS, maybe with a pickup and a meter change
+    (at a bar line or cutting a bar short)."""
+    from musegen_helpers.music import bar_length_of
+
+    meter = draw(st.sampled_from(_BAR_METERS))
+    grid = 0.125
+    steps_per_bar = round(bar_length_of(meter) / grid)
+    pickup = draw(st.integers(0, steps_per_bar - 1)) * grid
+    changes = []
+    if draw(st.booleans()):
+        changes = [(draw(st.integers(1, 40)) * grid + pickup, draw(st.sampled_from(_BAR_METERS)))]
+    notes, t = [], 0.0
+    for _ in range(draw(st.integers(1, 30))):
+        t += draw(st.integers(0, 3)) * grid
+        duration = draw(st.integers(1, 12)) * grid
+        notes.append(Note(draw(st.integers(55, 79)), t, duration))
+        t += duration
+    return Piece(notes, time_signature=meter, pickup=pickup, time_signature_changes=changes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(metered_tunes())
+def test_rhythm_and_bar_metrics_agree_with_piece_bar_and_beat(tune):
+    """on_beat_ratio, syncopation and the per-bar metrics count bars and beats as Piece does."""
+    from musegen_helpers.music import beat_length
+
+    onsets = sorted({n.start for n in tune.notes})
+    ends = {t: max(n.end for n in tune.notes if n.start == t) for t in onsets}
+    beats = {t: tune.bar_and_beat(t)[1] for t in onsets}
+    on = [t for t in onsets if abs(beats[t] - round(beats[t])) < 1e-6]
+    assert M.on_beat_ratio(tune) == pytest.approx(len(on) / len(onsets))
+    syncopated = 0
+    for t in onsets:
+        if t in on:
+            continue
+        next_beat = t + (math.ceil(beats[t]) - beats[t]) * beat_length(tune.time_signature_at(t))
+        syncopated += ends[t] > min(next_beat, tune.bar_at(t).end) + 1e-9
+    assert M.syncopation(tune) == pytest.approx(syncopated / len(onsets))
+    per_bar: dict[int, set] = {}
+    for n in tune.notes:
+        per_bar.setdefault(tune.bar_at(n.start).number, set()).add(n.pitch)
+    assert M.distinct_notes(tune, per="bar") == pytest.approx(np.mean([len(v) for v in per_bar.values()]))
+
+
+def test_metrics_follow_a_meter_change():
+    # 4/4 for one bar, then 3/4: bar 2 starts at 4, bar 3 at 7. The notes at 4 and 7 open bars
+    # (on the beat); held from 6.5 over the bar line at 7, the 8th-note onset syncopates.
+    tune = Piece([Note(60, 0, 4), Note(62, 4, 2.5), Note(64, 6.5, 1.0), Note(65, 7.5, 0.5), Note(60, 8, 2)],
+                 time_signature_changes=[(4, (3, 4))])
+    assert M.on_beat_ratio(tune) == pytest.approx(3 / 5)
+    assert M.syncopation(tune) == pytest.approx(1 / 5)
+    assert M.distinct_notes(tune, per="bar") == pytest.approx((1 + 2 + 2) / 3)  # C | D E | F C
+    # in the tune's own bars, 4 steps per quarter, rows padded to the 16 steps of 4/4:
+    # onsets at steps {0} | {0, 10} | {2, 4} -> bars 1-2 differ at 1 step, bars 2-3 at 4
+    strict = M.groove_consistency(tune, resolution=4, muspy_compatible=False)
+    assert strict == pytest.approx(1 - (1 + 4) / (16 * 2))
+    with pytest.raises(ValueError, match="measure_resolution"):
+        M.groove_consistency(tune, measure_resolution=16, muspy_compatible=False)
 
 
 def test_mean_ioi_is_the_average_gap_between_onsets():

@@ -73,6 +73,42 @@ def test_piano_roll_draws_bar_lines_from_the_meter():
     assert solid == [0.0, 3.0, 6.0]
 
 
+def _vertical_lines(ax, style):
+    """x positions of the vertical lines drawn in a line style ('-' bar lines, ':' beat lines)."""
+    return sorted(round(float(line.get_xdata()[0]), 6) for line in ax.lines if line.get_linestyle() == style)
+
+
+def test_piano_roll_bar_lines_follow_a_meter_change():
+    # one bar of 4/4, then 3/4 from quarter 4: bar lines at 0, 4, 7, 10
+    piece = Piece([Note(60, t, 1) for t in range(10)], time_signature_changes=[(4, (3, 4))])
+    fig, ax = plot_piano_roll(piece)
+    assert _vertical_lines(ax, "-") == [0.0, 4.0, 7.0, 10.0]
+    assert _vertical_lines(ax, ":") == [1.0, 2.0, 3.0, 5.0, 6.0, 8.0, 9.0]
+
+
+def test_piano_roll_bar_lines_follow_the_pickup():
+    # a one-quarter pickup in 3/4: bar 1 starts at 1, then every 3 quarter notes
+    piece = Piece([Note(60, t, 1) for t in range(7)], time_signature=(3, 4), pickup=1.0)
+    fig, ax = plot_piano_roll(piece)
+    assert _vertical_lines(ax, "-") == [1.0, 4.0, 7.0]
+    assert _vertical_lines(ax, ":") == [0.0, 2.0, 3.0, 5.0, 6.0]  # the pickup is beat 3 of bar 0
+
+
+@pytest.mark.parametrize("meter, beat", [((6, 8), 1.5), ((3, 8), 0.5), ((12, 16), 0.75), ((5, 16), 0.25)])
+def test_piano_roll_beat_lines_are_the_felt_beats(meter, beat):
+    from musegen_helpers.music import bar_length_of
+
+    bar = bar_length_of(meter)
+    piece = Piece([Note(60, 0, 2 * bar)], time_signature=meter)
+    fig, ax = plot_piano_roll(piece)
+    assert _vertical_lines(ax, "-") == [0.0, round(bar, 6), round(2 * bar, 6)]
+    lines = _vertical_lines(ax, "-") + _vertical_lines(ax, ":")
+    assert sorted(lines) == [round(k * beat, 6) for k in range(round(2 * bar / beat) + 1)]
+    for t in _vertical_lines(ax, ":"):  # every dotted line is a beat Piece counts, not a bar line
+        bar_number, counted = piece.bar_and_beat(t)
+        assert counted == pytest.approx(round(counted)) and counted > 1
+
+
 def test_piano_roll_accepts_an_array():
     roll = piano_roll(melody([60, 64, 67], 1.0))
     fig, ax = plot_piano_roll(roll)

@@ -48,6 +48,26 @@ def test_tokens_round_trip_keeps_melody(pitches, durations):
     assert back.end == p.end
 
 
+def test_decoders_keep_the_pickup_and_the_meter_map():
+    # a one-quarter upbeat in 3/4, then a change to 2/4 at quarter 4: tokens and rolls carry no
+    # bar lines, so the decoders take them and the decoded piece has the original's bars
+    p = Piece([Note(67, 0, 1), Note(72, 1, 2), Note(71, 3, 1), Note(72, 4, 2)], time_signature=(3, 4),
+              pickup=1.0, time_signature_changes=[(4.0, (2, 4))])
+    context = dict(time_signature=p.time_signature, pickup=p.pickup,
+                   time_signature_changes=p.time_signature_changes)
+    back = tokens_to_melody(melody_to_tokens(p), **context)
+    roll, onsets = piano_roll(p, onsets=True)
+    from_roll = piece_from_piano_roll(roll, onsets=onsets, **context)
+    for decoded in (back, from_roll):
+        assert _triples(decoded) == _triples(p)
+        assert decoded.bars() == p.bars()
+        assert [b.start for b in decoded.bars()] == [0.0, 1.0, 4.0]
+        assert decoded.bar_and_beat(0.0) == (0, 3.0)
+    assert monophonic(p).bars() == p.bars()
+    with pytest.raises(ValueError, match="pickup"):
+        tokens_to_melody(melody_to_tokens(p), time_signature=(3, 4), pickup=3.0)
+
+
 def test_tokens_keep_repeated_notes_apart():
     tokens = melody_to_tokens(melody([64, 64], 0.5))
     assert tokens.tolist() == [64, HOLD, 64, HOLD]

@@ -262,6 +262,27 @@ def test_check_melody_passes_a_good_hand_written_melody():
     assert check_melody(tune, rules, progression=["I", "V7", "I"]) == []
 
 
+def test_check_melody_follows_the_pickup_and_meter_changes():
+    # the good tune above, after a one-beat upbeat G4: chords now change on the bar lines at 1, 5, 9
+    good = melody(["G4", "E4", "F4", "G4", "E4", "D4", "F4", "D4", "B3", "C4"],
+                  [1, 1, 1, 1, 1, 1, 1, 1, 1, 4], key="C major")
+    upbeat = good.with_notes(good.notes, pickup=1.0)
+    rules = RuleSet(melody_range=("F3", "C5"))
+    assert check_melody(upbeat, rules, progression=["I", "V7", "I"]) == []
+    # read from 0 without the pickup, the bars (and so chords and strong beats) are off by one
+    assert [str(v) for v in check_melody(good, rules, progression=["I", "V7", "I"])] == [
+        "bar 1, beat 3: F4 on a strong beat is not in I (C E G)",
+        "bar 2, beat 1: E4 on a strong beat is not in V7 (G B D F)",
+        "bar 3, beat 1: B3 on a strong beat is not in I (C E G)"]
+    wrong = upbeat.with_notes([n if n.start != 5 else Note(69, 5, 1) for n in upbeat.notes])
+    (v,) = [v for v in check_melody(wrong, rules, progression=["I", "V7", "I"])
+            if v.rule == "chord_tones_on_strong_beats"]
+    assert (v.bar, v.beat) == (2, 1.0) and v.description.startswith("bar 2, beat 1: A4 on a strong beat")
+    # a meter the checker does not know, even only after a change, is refused by name
+    with pytest.raises(ValueError, match="5/4"):
+        check_melody(good.with_notes(good.notes, time_signature_changes=[(4, (5, 4))]), progression=["I"])
+
+
 def test_check_melody_needs_chords_and_a_melody():
     with pytest.raises(ValueError, match="progression"):
         check_melody(melody(["C4"], key="C major"))
@@ -282,6 +303,16 @@ def test_explain_gives_one_line_per_melody_note():
     assert any("passing tone" in line or "neighbour tone" in line for line in lines)
     with pytest.raises(ValueError, match="compose"):
         explain(melody(["C4"]))
+
+
+@pytest.mark.parametrize("meter", METERS)
+def test_explanations_place_notes_in_the_pieces_bars_and_beats(meter):
+    from musegen_helpers.theory import describe_position
+
+    piece = compose(meter=meter, seed=3)
+    lines = explain(piece).splitlines()
+    for line, note in zip(lines, melody_notes(piece)):
+        assert line.startswith(describe_position(piece, note.start) + ":"), line
 
 
 def test_meta_is_json_and_rules_round_trip():

@@ -9,7 +9,7 @@ from musegen_helpers.theory import (
     check_hidden_fifths_octaves, check_leaps, check_parallel_fifths, check_parallel_octaves,
     check_spacing, check_voice_crossing, check_voice_leading, check_voice_overlap, check_voice_range,
     chord_pitch_classes, chord_pitches, consonance, in_scale, interval_name, interval_short_name,
-    is_consonant, name_chord, parallel_motion_matrix, parse_roman, parse_scale, position_in_bar,
+    is_consonant, name_chord, parallel_motion_matrix, parse_roman, parse_scale, describe_position,
     progression, roman_to_chord, scale_note_names, scale_pitch_classes, scale_pitches,
     vertical_slices, voices_of, voices_to_piece,
 )
@@ -346,15 +346,36 @@ def test_voice_overlap_when_a_voice_passes_its_neighbours_last_note():
     assert check_voice_overlap(voices_to_piece({"S": ["E4", "G4"], "A": ["C4", "D4"]})) == []
 
 
-def test_positions_know_the_meter_and_the_pickup():
-    assert position_in_bar(5.5, (4, 4)) == (2, 2.5)
-    assert position_in_bar(1.5, (6, 8)) == (1, 4.0)
-    assert position_in_bar(0.5, (4, 4), pickup=1.0) == (0, 4.5)
-    assert position_in_bar(1.0, (4, 4), pickup=1.0) == (1, 1.0)
+@pytest.mark.parametrize("meter, pickup, changes, position, text", [
+    ((4, 4), 0.0, [], 5.5, "bar 2, beat 2.5"),
+    ((6, 8), 0.0, [], 1.5, "bar 1, beat 2"),        # 6/8 counts dotted quarters, as Piece does
+    ((6, 8), 0.0, [], 0.5, "bar 1, beat 1.333"),    # the second eighth of the first beat
+    ((3, 8), 0.0, [], 2.0, "bar 2, beat 2"),        # 3/8: eighths; bar 2 starts at 1.5
+    ((5, 16), 0.0, [], 1.5, "bar 2, beat 2"),       # 5/16: sixteenths; bar 2 starts at 1.25
+    ((12, 16), 0.0, [], 0.75, "bar 1, beat 2"),     # 12/16: dotted eighths
+    ((4, 4), 1.0, [], 0.5, "bar 0, beat 4.5"),      # the pickup counts back from bar 1
+    ((4, 4), 1.0, [], 1.0, "bar 1, beat 1"),
+    ((4, 4), 0.0, [(4.0, (3, 4))], 7.0, "bar 3, beat 1"),  # 4/4 then 3/4: bar 3 starts at 7
+])
+def test_positions_are_the_pieces_bars_and_beats(meter, pickup, changes, position, text):
+    piece = Piece([Note(60, 0, 12)], time_signature=meter, pickup=pickup, time_signature_changes=changes)
+    assert describe_position(piece, position) == text
+    bar, beat = piece.bar_and_beat(position)
+    assert text == f"bar {bar}, beat {round(beat, 3):g}"
+
+
+def test_violations_are_placed_by_the_pieces_pickup_and_meter():
     piece = voices_to_piece({"S": ["E5", "C5", "D5"], "B": ["C3", "F3", "G3"]}, time_signature=(3, 4))
-    piece.meta["pickup"] = 1.0
+    piece = piece.with_notes(piece.notes, pickup=1.0)
     (v,) = check_parallel_fifths(piece)
     assert (v.bar, v.beat) == (1, 2.0) and v.description.startswith("bar 1, beat 2:")
+    # in 6/8 (eighth-note chords) the fifths C5/F3 -> D5/G3 at quarter 1.0 fall on the third eighth
+    jig = voices_to_piece({"S": ["E5", "C5", "D5"], "B": ["C3", "F3", "G3"]}, duration=0.5,
+                          time_signature=(6, 8))
+    (v,) = check_parallel_fifths(jig)
+    bar, beat = jig.bar_and_beat(1.0)
+    assert (v.bar, v.beat) == (bar, pytest.approx(beat, abs=1e-6)) and beat == pytest.approx(1 + 1 / 1.5)
+    assert v.description.startswith("bar 1, beat 1.667:")
 
 
 def test_voices_are_ordered_satb_and_need_one_note_at_a_time():

@@ -259,8 +259,9 @@ _COPIED_STEPS = 96  # six bars of 4/4 recited note for note
 
 
 def _plain_duple(piece: Piece) -> bool:
-    """A tune in 2/4 or 4/4 without an upbeat: it reads correctly as 4/4 from its first note."""
-    return tuple(piece.time_signature) in ((2, 4), (4, 4)) and not float(piece.meta.get("pickup", 0.0) or 0.0)
+    """A tune in 2/4 or 4/4 without an upbeat or a meter change: it reads correctly as 4/4 from its first note."""
+    return (tuple(piece.time_signature) in ((2, 4), (4, 4)) and not piece.pickup
+            and not piece.time_signature_changes)
 
 
 def _vary(tokens: np.ndarray, after: int) -> np.ndarray:

@@ -133,8 +133,8 @@ def chorale_bars(chorales: Iterable[Piece], steps_per_bar: int = STEPS_PER_BAR, 
     * **4/4 only.** Pieces in 3/4 (about 1 chorale in 10) and pieces that change meter are
       skipped. Padding a 3/4 bar to 16 steps would teach the generator that bars often end in a
       silent beat, and it could not know which bars are "3/4 bars". One shape, one meter.
-    * **Bar lines from the pickup.** A chorale that starts with an upbeat
-      (``piece.meta["pickup"]``, quarter notes) has its first full bar at that position; the
+    * **The piece's own bar lines.** Bars are :meth:`Piece.bars`: a chorale that starts with an
+      upbeat (``piece.pickup``, quarter notes) has its first full bar at that position; the
       pickup itself and an unfinished last bar are left out.
     * **Common key.** Every piece moves to C major / A minor (:func:`semitones_to_c`), so the
       GAN learns one set of "in-key" pitches instead of twelve. Pieces with no key are skipped.
@@ -155,8 +155,7 @@ def chorale_bars(chorales: Iterable[Piece], steps_per_bar: int = STEPS_PER_BAR, 
     for index, piece in enumerate(chorales):
         if not isinstance(piece, Piece):
             raise TypeError(f"chorale_bars needs Pieces; item {index} is a {type(piece).__name__}.")
-        meta = piece.meta
-        if tuple(piece.time_signature) != (4, 4) or meta.get("time_signature_changes") or meta.get("meter_changes"):
+        if tuple(piece.time_signature) != (4, 4) or piece.time_signature_changes:
             continue
         if piece.key is None:
             continue
@@ -168,13 +167,13 @@ def chorale_bars(chorales: Iterable[Piece], steps_per_bar: int = STEPS_PER_BAR, 
             piece = piece.pitched().transpose(shift)
         except ValueError:
             continue
-        start = float(piece.meta.get("pickup", 0.0) or 0.0)
-        while start + 4.0 <= piece.end + 1e-9:
-            roll = bar_roll(piece, start, steps_per_bar, lowest_pitch, n_pitches)
+        for bar in piece.bars():
+            if bar.number == 0 or bar.end > piece.end + 1e-9:  # the pickup, an unfinished last bar
+                continue
+            roll = bar_roll(piece, bar.start, steps_per_bar, lowest_pitch, n_pitches)
             if keep_empty or roll.any():
                 bars.append(roll)
-                sources.append((index, start, shift))
-            start += 4.0
+                sources.append((index, bar.start, shift))
     if not bars:
         raise ValueError("no 4/4 bars with a known key were found in these pieces; chorale_bars needs "
                          "Pieces in 4/4 with piece.key set (e.g. from datasets.load_chorales()).")

@@ -22,26 +22,65 @@ __all__ = ["score_svg", "show_score", "save_musicxml", "musicxml_text", "MAX_SCO
 MAX_SCORE_NOTES = 3000
 
 
-def musicxml_text(x) -> str:
-    """The MusicXML document (a string) for a Piece or anything :func:`audio.to_piece` accepts."""
+def _engravable(piece: Piece, grid) -> Piece:
+    """The piece to engrave: quantised when its rhythm cannot be written, with a notice."""
+    from .notation import quantize_for_score
+
+    engraved, moved, used = quantize_for_score(piece, grid)
+    if moved:
+        step = {0.25: "16th notes", 1 / 6: "16th-note triplets", 1 / 3: "8th-note triplets",
+                0.5: "8th notes", 0.125: "32nd notes"}
+        name = next((v for k, v in step.items() if abs(k - used) < 1e-9), f"{used:g} quarter notes")
+        warnings.warn(
+            f"the score shows a quantised copy: {moved} of {len(piece.notes)} notes moved to a grid of "
+            f"{name} (played timing cannot be written as notes); the Piece itself is unchanged. "
+            "Pass grid= (e.g. grid=1/3 for triplets) to choose the grid.", UserWarning, stacklevel=3)
+    return engraved
+
+
+def musicxml_text(x, *, grid: float | str | None = "auto") -> str:
+    """The MusicXML document (a string) for a Piece or anything :func:`audio.to_piece` accepts.
+
+    Args:
+        grid: how to treat rhythms a score cannot write (played MIDI, onsets a few ticks off the
+            beat). ``'auto'`` (default): music on a 32nd-note or 16th-triplet grid is written as it
+            is; anything else is engraved from a copy quantised to 16ths (or 16th-triplets when
+            they fit clearly better), with a warning saying how many notes moved. A number: the
+            grid in quarter notes (0.25 = 16ths, 1/3 = 8th-note triplets). ``None``: never quantise.
+            The Piece passed in is never changed.
+
+    Raises:
+        ValueError: music21 cannot write the piece (e.g. ``grid=None`` with unwritable
+            durations); the message says what to do.
+        LimitError: too many bars or staves (see :mod:`musegen_helpers.notation`).
+
+    Source: music21's MusicXML exporter. Lesson: 00_welcome, 01_representation
+    """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     from .audio import to_piece
     from .notation import to_music21
 
-    piece = to_piece(x)
+    piece = _engravable(to_piece(x), grid)
     score = to_music21(piece)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = GeneralObjectExporter(score).parse()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = GeneralObjectExporter(score).parse()
+    except Exception as exc:  # music21's MusicXMLExportException and friends
+        raise ValueError(
+            f"music21 could not write this piece as MusicXML ({type(exc).__name__}: {str(exc)[:160]}); "
+            "its rhythm is probably too fine to write as notes: pass grid=0.25 (16ths) or "
+            "quantise a copy with piece.quantize(0.25).") from None
     return data.decode("utf-8") if isinstance(data, bytes) else str(data)
 
 
 def score_svg(x, *, max_notes: int = MAX_SCORE_NOTES, width: int = 2100, scale: int = 40,
-              title: bool = False) -> list[str]:
+              title: bool = False, grid: float | str | None = "auto") -> list[str]:
     """Engrave music and return one SVG string per page.
 
     Args:
+        grid: quantising of unwritable rhythms, as in :func:`musicxml_text` (default 'auto').
         max_notes: refuse longer pieces (see :data:`MAX_SCORE_NOTES`).
         width: page width in verovio units (tenths of a staff space × 10); wider = fewer systems.
         scale: zoom in percent.
@@ -57,7 +96,7 @@ def score_svg(x, *, max_notes: int = MAX_SCORE_NOTES, width: int = 2100, scale: 
             f"this piece has {len(piece.notes)} notes, over the score limit of {max_notes}; "
             "show a slice (piece.slice(0, 32)) or pass max_notes= a larger number."
         )
-    xml = musicxml_text(piece)
+    xml = musicxml_text(piece, grid=grid)
     import re
 
     if not title:
@@ -110,11 +149,13 @@ def show_score(x, **kwargs) -> _Score:
     return _Score(score_svg(x, **kwargs))
 
 
-def save_musicxml(x, path, *, overwrite: bool = False) -> Path:
-    """Write MusicXML that MuseScore, Finale or Sibelius can open; refuses to overwrite unless asked."""
+def save_musicxml(x, path, *, overwrite: bool = False, grid: float | str | None = "auto") -> Path:
+    """Write MusicXML that MuseScore, Finale or Sibelius can open; refuses to overwrite unless asked.
+
+    ``grid`` quantises unwritable rhythms as in :func:`musicxml_text`. Returns the path written."""
     from .files import atomic_write, check_can_write
 
     p = check_can_write(path, overwrite)
-    text = musicxml_text(x)
+    text = musicxml_text(x, grid=grid)
     atomic_write(p, lambda fh: fh.write(text.encode("utf-8")))
     return p

@@ -118,7 +118,9 @@ def _piece_from_stream(stream, *, title, source, drum_keys) -> Piece:
         parts = list(sounding.parts)
     else:
         parts = [sounding]
-    labels = _part_labels(parts, named=len(parts) > 1 or isinstance(sounding, m21stream.Score))
+    # one unnamed part (an ABC tune, a lead sheet) is a plain melody: no label, as melody() makes it
+    labels = _part_labels(parts, named=len(parts) > 1 or (isinstance(sounding, m21stream.Score)
+                                                          and bool(parts[0].partName)))
     notes: list[Note] = []
     graces = 0
     for part, label in zip(parts, labels):

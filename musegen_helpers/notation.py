@@ -315,18 +315,17 @@ def is_engravable(piece: Piece) -> bool:
 
 
 def _grid_error(piece: Piece, grid: float) -> float:
-    err = 0.0
-    for n in piece.notes:
-        for t in (n.start, n.end):
-            err += abs(t - round(t / grid) * grid)
-    return err / max(1, 2 * len(piece.notes))
+    # onsets only: a player's releases wander (a legato or detached touch), and the finer triplet
+    # grid would win on releases alone — a straight played tune would be written in triplets
+    err = sum(abs(n.start - round(n.start / grid) * grid) for n in piece.notes)
+    return err / max(1, len(piece.notes))
 
 
 def engraving_grid(piece: Piece) -> float | None:
     """The grid (quarter notes) :func:`quantize_for_score` uses by default, or None when the piece
     is already engravable (:func:`is_engravable`).
 
-    Sixteenth notes (0.25), or sixteenth-note triplets (1/6) when they fit the onsets and releases
+    Sixteenth notes (0.25), or sixteenth-note triplets (1/6) when they fit the onsets
     at least twice as closely (mean distance to the grid) — the finer grid always fits a little
     better, so it has to win clearly. Lesson: 01_representation
     """
@@ -377,7 +376,8 @@ def quantize_for_score(piece: Piece, grid: float | str | None = "auto") -> tuple
 
 def _legato(piece: Piece, grid: float) -> Piece:
     """Close the small gaps a player leaves between notes (a release a little before the next
-    onset of the same part): up to one grid step, or a quarter of the note, at most an eighth note.
+    onset of the same part): up to one grid step, or a quarter of the note, at most an eighth note;
+    a drum hit lasts to the next hit of its part, at most a quarter note.
     A played scale of quarter notes is then written as quarter notes, not dotted eighths and rests
     — as notation programs import MIDI."""
     from dataclasses import replace
@@ -388,6 +388,12 @@ def _legato(piece: Piece, grid: float) -> Piece:
     out = []
     for n in piece.notes:
         later = [t for t in onsets[(n.part, n.is_drum)] if t > n.start + 1e-9]
+        if n.is_drum:
+            # a drum hit has no written length of its own: a drummer reads it up to the next hit,
+            # at most a beat (a kick on every beat is a quarter note, not a 32nd and rests)
+            end = min(min(later, default=n.start + 1.0), n.start + 1.0)
+            out.append(replace(n, duration=max(n.duration, end - n.start)))
+            continue
         if later:
             gap = min(later) - n.end
             if 1e-9 < gap <= min(0.5, max(grid, 0.25 * n.duration)) + 1e-9:

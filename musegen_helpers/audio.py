@@ -24,9 +24,10 @@ from typing import Sequence
 import numpy as np
 
 from .errors import LimitError
-from .music import Note, Piece, pitch_to_frequency
+from .music import Piece, pitch_to_frequency
+from .representation import to_piece
 
-__all__ = ["play", "render", "save_wav", "to_piece", "SAMPLE_RATE", "MAX_SECONDS"]
+__all__ = ["play", "render", "save_wav", "SAMPLE_RATE", "MAX_SECONDS"]
 
 SAMPLE_RATE = 22_050  # Hz
 #: Longest piece the synthesiser renders (seconds); raise with render(..., max_seconds=...).
@@ -51,31 +52,6 @@ def _wavetables() -> list[np.ndarray]:
 
 
 _TABLES = _wavetables()
-
-
-def to_piece(x, steps_per_quarter: int = 4, lowest_pitch: int = 0, tempo: float | None = None) -> Piece:
-    """Accept what learners hold — a Piece, a Note, a list of Notes, a list of MIDI pitches,
-    a piano roll (2-D array, pitches × steps), or event tokens (1-D int array) — and return a Piece."""
-    from .representation import piece_from_piano_roll, tokens_to_melody
-
-    if isinstance(x, Piece):
-        return x if tempo is None else x.with_notes(x.notes, tempo=tempo)
-    kwargs = {} if tempo is None else {"tempo": tempo}
-    if isinstance(x, Note):
-        return Piece([x], **kwargs)
-    if isinstance(x, (list, tuple)) and x and all(isinstance(n, Note) for n in x):
-        return Piece(list(x), **kwargs)
-    if isinstance(x, (list, tuple)) and not x:
-        return Piece([], **kwargs)
-    arr = np.asarray(x)
-    if arr.ndim == 2:
-        return piece_from_piano_roll(arr, steps_per_quarter, lowest_pitch, **kwargs)
-    if arr.ndim == 1 and arr.dtype.kind in "iu":
-        return tokens_to_melody(arr, steps_per_quarter, **kwargs)
-    raise TypeError(
-        f"cannot turn a {type(x).__name__} into music: pass a Piece, a list of Notes, a piano roll "
-        "(2-D array of pitches × steps) or event tokens (1-D array of ints)."
-    )
 
 
 def _envelope(n_on: int, n_total: int, sr: int) -> np.ndarray:
@@ -183,7 +159,7 @@ def play(x, *, synth: str = "numpy", sample_rate: int = SAMPLE_RATE, autoplay: b
         synth: ``"numpy"`` (default, no system packages) or ``"fluidsynth"`` (General MIDI
             soundfont; falls back to numpy with a one-line notice when unavailable).
         autoplay: start playing as soon as the cell runs.
-        **kwargs: passed to :func:`to_piece` (``steps_per_quarter``, ``lowest_pitch``, ``tempo``).
+        **kwargs: passed to :func:`musegen_helpers.representation.to_piece` (``steps_per_quarter``, ``lowest_pitch``, ``tempo``).
     """
     from IPython.display import Audio
 

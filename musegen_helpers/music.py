@@ -28,7 +28,11 @@ __all__ = [
     "pitch_from_name",
     "pitch_to_frequency",
     "frequency_to_pitch",
+    "SCALES",
+    "normalize_mode",
+    "split_key",
     "parse_key",
+    "key_signature_mode",
     "melody",
     "Bar",
     "BarMap",
@@ -38,7 +42,6 @@ __all__ = [
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_MODES = ("major", "minor", "ionian", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian")
 
 
 def note_name(pitch: int) -> str:
@@ -92,32 +95,107 @@ def frequency_to_pitch(frequency: float, a4: float = 440.0) -> float:
     return 69.0 + 12.0 * math.log2(frequency / a4)
 
 
-def parse_key(key: str) -> tuple[int, str]:
-    """Split a key name into ``(tonic pitch class 0–11, mode)``.
+#: Every scale and mode the course knows, as semitones above its tonic, ascending — the one key
+#: and scale grammar: a ``Piece.key`` (``'E harmonic minor'``), :mod:`~musegen_helpers.theory`'s
+#: scales and :func:`musegen_helpers.sampling.key_mask` all read their mode from here.
+#: ``'minor'`` is the natural minor (aeolian) scale, as in music21's ``MinorScale``.
+SCALES: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),            # natural minor = aeolian
+    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),   # raised 7th: the leading tone of V and vii°
+    "melodic minor": (0, 2, 3, 5, 7, 9, 11),    # the ascending form (raised 6th and 7th)
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "phrygian": (0, 1, 3, 5, 7, 8, 10),
+    "lydian": (0, 2, 4, 6, 7, 9, 11),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "locrian": (0, 1, 3, 5, 6, 8, 10),
+    "major pentatonic": (0, 2, 4, 7, 9),
+    "minor pentatonic": (0, 3, 5, 7, 10),
+    "blues": (0, 3, 5, 6, 7, 10),
+    "chromatic": tuple(range(12)),
+}
 
-    Accepts ``'C major'``, ``'A minor'``, ``'F# minor'``, ``'Bb major'``, ``'D dorian'``,
-    music21's ``'a minor'`` / ``'B- major'``, and short forms ``'C'`` (major) and ``'Am'`` (minor).
+# other names people write for the same modes ('' = a bare tonic, 'C' = C major)
+_MODE_ALIASES = {
+    "": "major", "maj": "major", "ionian": "major",
+    "m": "minor", "min": "minor", "aeolian": "minor", "natural minor": "minor",
+    "pentatonic": "major pentatonic",
+}
+
+# the mode whose key signature a score or a MIDI file writes for a scale that has none of its own
+_SIGNATURE_MODE = {
+    "harmonic minor": "minor", "melodic minor": "minor", "minor pentatonic": "minor", "blues": "minor",
+    "major pentatonic": "major", "chromatic": "major",
+}
+
+
+def normalize_mode(mode: str) -> str:
+    """The name in :data:`SCALES` of a mode or scale name: ``'Aeolian' -> 'minor'``,
+    ``'m' -> 'minor'``, ``'harmonic_minor' -> 'harmonic minor'``, ``'' -> 'major'``.
+
+    Raises ValueError naming the known modes for anything else. Lesson: 01_representation
+    """
+    if not isinstance(mode, str):
+        raise ValueError(f"a mode must be a name such as 'major', 'minor' or 'dorian' (got {mode!r}).")
+    text = re.sub(r"[\s_\-]+", " ", mode.lower()).strip()
+    text = _MODE_ALIASES.get(text, text)
+    if text not in SCALES:
+        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(SCALES)} "
+                         "(or 'm' / 'aeolian' for minor, 'ionian' for major).")
+    return text
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """Split a key or scale name into ``(tonic as written, mode name in SCALES)``.
+
+    ``'F# minor' -> ('F#', 'minor')``, ``'Bb' -> ('Bb', 'major')``, ``'B blues' -> ('B', 'blues')``,
+    ``'E harmonic minor' -> ('E', 'harmonic minor')``. The tonic keeps its spelling (a letter
+    A–G and at most one ``#``/``b``/``-``), for code that names notes by letter. Raises
+    ValueError saying what a key looks like. Lesson: 01_representation
     """
     if not isinstance(key, str) or not key.strip():
         raise ValueError(f"a key must be a name such as 'C major' or 'A minor' (got {key!r}).")
     text = key.strip()
-    m = re.fullmatch(r"([A-Ga-g][#b\-♯♭]?)\s*(m|min|maj|[A-Za-z]+)?", text)
+    m = re.fullmatch(r"([A-Ga-g])([#♯\-♭b]?)\s*(.*)", text)
     if not m:
-        raise ValueError(
-            f"unknown key {key!r}: write a tonic and a mode, e.g. 'C major', 'A minor', 'F# minor', 'D dorian'."
-        )
-    tonic = _pitch_class_from_text(m.group(1))
-    mode = (m.group(2) or "major").lower()
-    mode = {"m": "minor", "min": "minor", "maj": "major"}.get(mode, mode)
-    if mode not in _MODES:
-        raise ValueError(
-            f"unknown mode {m.group(2)!r} in key {key!r}: use one of {', '.join(_MODES)}."
-        )
-    if mode == "ionian":
-        mode = "major"
-    if mode == "aeolian":
-        mode = "minor"
-    return tonic, mode
+        raise ValueError(f"unknown key {key!r}: write a tonic and a mode, e.g. 'C major', 'A minor', "
+                         "'F# minor', 'E harmonic minor', 'D dorian'.")
+    # 'Bb major' and 'Abm' have a flat; in 'B blues' or 'b minor' the 'b' belongs to the letter
+    # or the word, so try the reading with the flat first and fall back to the one without.
+    readings = [(m.group(1) + m.group(2), m.group(3))]
+    if m.group(2) == "b":
+        readings.append((m.group(1), "b" + m.group(3)))
+    for tonic_text, rest in readings:
+        try:
+            return tonic_text, normalize_mode(rest)
+        except ValueError:
+            continue
+    # name the word as the learner wrote it: 'blorp' in 'Bb blorp', 'blorp' in 'Bblorp'
+    shown = readings[0][1] if len(readings) == 1 or re.match(r"[A-Ga-g]b\s", text) else readings[1][1]
+    raise ValueError(f"unknown mode {shown.strip()!r} in key {key!r}: use one of "
+                     f"{', '.join(SCALES)} (or 'm' / 'aeolian' for minor, 'ionian' for major).")
+
+
+def parse_key(key: str) -> tuple[int, str]:
+    """Split a key name into ``(tonic pitch class 0–11, mode name in SCALES)``.
+
+    Accepts ``'C major'``, ``'A minor'``, ``'F# minor'``, ``'Bb major'``, ``'D dorian'``,
+    ``'E harmonic minor'``, ``'G pentatonic'``, music21's ``'a minor'`` / ``'B- major'``, and
+    short forms ``'C'`` (major) and ``'Am'`` (minor); every mode of :data:`SCALES`. Raises
+    ValueError naming the known modes. Lesson: 01_representation
+    """
+    tonic_text, mode = split_key(key)
+    return _pitch_class_from_text(tonic_text), mode
+
+
+def key_signature_mode(mode: str) -> str:
+    """The mode whose key signature a score or a MIDI file writes for a key in ``mode``: the mode
+    itself for major, minor and the church modes; 'minor' for harmonic/melodic minor, minor
+    pentatonic and blues; 'major' for major pentatonic and chromatic ('E harmonic minor' is written
+    with E minor's one sharp). Lesson: 01_representation
+    """
+    mode = normalize_mode(mode)
+    return _SIGNATURE_MODE.get(mode, mode)
 
 
 _EPS = 1e-9

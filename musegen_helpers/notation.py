@@ -41,7 +41,7 @@ from functools import lru_cache
 from typing import NamedTuple, Sequence
 
 from .errors import LimitError
-from .music import PITCH_CLASS_NAMES, Note, Piece, bar_length_of, beat_length, parse_key
+from .music import PITCH_CLASS_NAMES, Note, Piece, bar_length_of, beat_length, key_signature_mode, parse_key
 
 __all__ = [
     "to_music21", "spell", "part_name", "clef_for", "engraving_grid", "quantize_for_score",
@@ -98,6 +98,8 @@ def _frame(key: str) -> _KeyFrame:
     from music21 import key as m21key
 
     tonic_pc, mode = parse_key(key)
+    # harmonic/melodic minor, pentatonic, blues: the signature their plain major or minor writes
+    mode = key_signature_mode(mode)
     # the name's own letter, when it has one ('Gb major' stays G-flat, 'F# major' F-sharp)
     m = re.match(r"\s*([A-Ga-g])([#b\-♯♭]?)", key)
     named = None
@@ -605,6 +607,48 @@ def _lengths(offset: Fraction, length: Fraction, beat: Fraction) -> list[Fractio
     return out
 
 
+def _binary_rests(pos: Fraction, end: Fraction) -> list[Fraction] | None:
+    """Rests from ``pos`` to ``end`` inside one beat: the largest plain (undotted) value that starts
+    on a multiple of itself, again and again (a 16th rest then an 8th rest from the second 16th
+    of a beat). None when the span is not on a 64th-note grid (tuplets)."""
+    if ((pos * 16).denominator != 1) or ((end * 16).denominator != 1):
+        return None
+    out = []
+    while pos < end:
+        value = Fraction(4)
+        while value > end - pos or (pos / value).denominator != 1:
+            value /= 2
+        out.append(value)
+        pos += value
+    return out
+
+
+def _rest_lengths(offset: Fraction, length: Fraction, beat: Fraction, time_signature) -> list[Fraction]:
+    """Rests that show the beats, as engraving manuals ask (Gould, *Behind Bars*, 2011, ch. 'Rests'):
+    a part-beat is filled with plain values up to the beat; whole beats get one rest each (a
+    dotted rest in compound time); in an even simple meter (2/2, 4/4, 4/2) two beats starting on
+    an odd beat — beats 1–2 or 3–4 of 4/4 — share one rest; no dotted rests in simple time."""
+    num, den = time_signature
+    compound = beat != Fraction(4, den)
+    pos, end, out = offset, offset + length, []
+    while pos < end:
+        next_beat = (pos // beat + 1) * beat
+        if pos % beat or end - pos < beat:
+            seg_end = min(end, next_beat)
+            split = _binary_rests(pos, seg_end)
+            out += split if split is not None else _lengths(pos, seg_end - pos, beat)
+            pos = seg_end
+            continue
+        k = pos // beat
+        if not compound and num % 2 == 0 and k % 2 == 0 and end - pos >= 2 * beat:
+            out.append(2 * beat)
+            pos += 2 * beat
+        else:
+            out.append(beat)
+            pos += beat
+    return out
+
+
 def _clef(name: str):
     from music21 import clef
 
@@ -667,7 +711,7 @@ def _fill_measure(container, events, bar, piece, spelling_key, drums, m21, whole
 
     def rests(a, b):
         a, b = _q(a - bar.start), _q(b - bar.start)
-        for ql in _lengths(Fraction(a) + lead, Fraction(b - a), Fraction(beat)):
+        for ql in _rest_lengths(Fraction(a) + lead, Fraction(b - a), Fraction(beat), bar.time_signature):
             # music21 reads a whole-note rest back as a whole-bar rest, whatever the bar's length
             # (a silent 4-beat pickup in 5/4 would come back 5 beats long): write two halves
             for part_ql in ([ql / 2, ql / 2] if ql == 4 and not (bar.is_complete and abs(bar.length - 4) < 1e-9)

@@ -58,13 +58,13 @@ def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, 
     meter changes move them) and the beats :func:`~musegen_helpers.music.beat_length` of each
     bar's meter (dotted quarters in 6/8), counted back from bar 1 in a pickup. The pitch axis is
     labelled with note names (C of each octave, plus every note when the range is small).
-    Accepts anything :func:`musegen_helpers.audio.to_piece` accepts (a piano roll array, tokens...).
+    Accepts anything :func:`musegen_helpers.representation.to_piece` accepts (a piano roll array, tokens...).
     """
     from matplotlib.collections import PolyCollection
     from matplotlib.colors import to_rgb
     from matplotlib.patches import Patch
 
-    from .audio import to_piece
+    from .representation import to_piece
 
     piece = to_piece(x, **to_piece_kwargs)
     fig, ax = _axes(ax, figsize)
@@ -128,7 +128,7 @@ def _bar_and_beat_lines(piece, end: float) -> tuple[list[float], list[float]]:
 def plot_pitch_histogram(x, ax=None, *, pitch_classes: bool = True, figsize=(6, 3), title=None, **kw):
     """Bar chart of how often each pitch class (C, C#, ... B) — or each MIDI pitch — occurs,
     counting notes (not their durations)."""
-    from .audio import to_piece
+    from .representation import to_piece
 
     piece = to_piece(x, **kw)
     fig, ax = _axes(ax, figsize)
@@ -159,7 +159,7 @@ _DURATION_NAMES = {4.0: "whole", 3.0: "dotted half", 2.0: "half", 1.5: "dotted q
 
 def plot_duration_histogram(x, ax=None, *, figsize=(6, 3), title=None, **kw):
     """Bar chart of note durations (quarter notes), labelled with their names (quarter, 8th...)."""
-    from .audio import to_piece
+    from .representation import to_piece
 
     piece = to_piece(x, **kw)
     fig, ax = _axes(ax, figsize)

@@ -25,7 +25,7 @@ from .music import Note, Piece, note_name, pitch_from_name
 __all__ = [
     "HOLD", "REST", "END", "VOCAB_SIZE",
     "monophonic", "melody_to_tokens", "tokens_to_melody", "token_names", "tokens_from_names",
-    "is_onset_token", "piano_roll", "piece_from_piano_roll", "chord_symbols",
+    "is_onset_token", "piano_roll", "piece_from_piano_roll", "chord_symbols", "to_piece",
 ]
 
 HOLD = 128
@@ -291,3 +291,44 @@ def chord_symbols(piece: Piece, every: float = 1.0) -> list[tuple[float, tuple[i
         out.append((pos, pcs, name))
         pos += every
     return out
+
+
+def to_piece(x, steps_per_quarter: int = 4, lowest_pitch: int = 0, tempo: float | None = None) -> Piece:
+    """Accept what learners hold — a Piece, a Note, a list of Notes, a piano roll (2-D array,
+    pitches × steps), or event tokens (1-D ints; a plain list of MIDI pitches reads as tokens, one
+    grid step each) — and return a Piece.
+
+    The one entry point for code that plays, engraves, plots or measures "whatever the learner
+    holds" (audio, score, plots, metrics all call it).
+
+    Args:
+        x: a Piece (returned as it is, or with ``tempo`` changed), a Note or a list of Notes, a
+            piano roll ``(pitches, steps)`` (see :func:`piece_from_piano_roll`), or 1-D integer
+            event tokens (see :func:`tokens_to_melody`).
+        steps_per_quarter: grid steps per quarter note of a roll or tokens (4 = sixteenth notes).
+        lowest_pitch: MIDI pitch of a roll's first row.
+        tempo: quarter notes per minute for the result (default: the Piece's own, or 120).
+
+    Raises:
+        TypeError: for anything else, saying what can be passed.
+
+    Lesson: 01_representation
+    """
+    if isinstance(x, Piece):
+        return x if tempo is None else x.with_notes(x.notes, tempo=tempo)
+    kwargs = {} if tempo is None else {"tempo": tempo}
+    if isinstance(x, Note):
+        return Piece([x], **kwargs)
+    if isinstance(x, (list, tuple)) and x and all(isinstance(n, Note) for n in x):
+        return Piece(list(x), **kwargs)
+    if isinstance(x, (list, tuple)) and not x:
+        return Piece([], **kwargs)
+    arr = np.asarray(x)
+    if arr.ndim == 2:
+        return piece_from_piano_roll(arr, steps_per_quarter, lowest_pitch, **kwargs)
+    if arr.ndim == 1 and arr.dtype.kind in "iu":
+        return tokens_to_melody(arr, steps_per_quarter, **kwargs)
+    raise TypeError(
+        f"cannot turn a {type(x).__name__} into music: pass a Piece, a list of Notes, a piano roll "
+        "(2-D array of pitches × steps) or event tokens (1-D array of ints)."
+    )

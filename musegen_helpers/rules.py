@@ -38,10 +38,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .config import check_seed
-from .music import Note, Piece, bar_length_of, beat_length, note_name, parse_key, pitch_from_name
+from .music import Note, Piece, bar_length_of, beat_length, note_name, parse_key, pitch_from_name, split_key
 from .theory import (
-    Chord, Violation, _split_key, _split_progression, check_voice_leading, describe_position, interval_name,
-    parallel_motion_matrix, parse_roman, roman_to_chord, scale_note_names, scale_pitch_classes,
+    Chord, Violation, check_voice_leading, describe_position, interval_name,
+    parallel_motion_matrix, parse_roman, roman_to_chord, scale_note_names, scale_pitch_classes, split_progression,
 )
 
 __all__ = [
@@ -264,7 +264,7 @@ def _resolve_progression(progression) -> list[str]:
         except ValueError:
             pass
         try:
-            numerals = _split_progression(progression)
+            numerals = split_progression(progression)
             for n in numerals:
                 parse_roman(n)
             return numerals
@@ -418,7 +418,7 @@ def compose(key: str = "C major", progression: Sequence[str] | str = "pop", bars
     """
     rules = _as_rules(rules)
     tonic_pc, mode = parse_key(key)  # the Piece's key must be one music.py understands
-    tonic_text, _ = _split_key(key)
+    tonic_text, _ = split_key(key)
     key_name = f"{tonic_text[0].upper()}{tonic_text[1:]} {mode}"
     if isinstance(bars, bool) or not isinstance(bars, (int, np.integer)) or not 1 <= bars <= 256:
         raise ValueError(f"bars must be a whole number from 1 to 256, got {bars!r}.")

@@ -17,22 +17,10 @@ import numbers
 
 import numpy as np
 
-from .music import parse_key
+from .music import SCALES, normalize_mode, parse_key
 from .representation import END, HOLD, REST, VOCAB_SIZE
 
-__all__ = ["apply_temperature", "top_k", "nucleus", "key_mask", "sample", "SCALE_STEPS"]
-
-# Pitch classes of each scale, in semitones above the tonic. "minor" is the natural minor;
-# pass extra_pitch_classes to key_mask to allow the raised 7th (harmonic minor), say.
-SCALE_STEPS = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "phrygian": (0, 1, 3, 5, 7, 8, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-    "locrian": (0, 1, 3, 5, 6, 8, 10),
-}
+__all__ = ["apply_temperature", "top_k", "nucleus", "key_mask", "sample", "as_rng"]
 
 
 def _as_weights(probs, name: str = "probs") -> np.ndarray:
@@ -137,7 +125,8 @@ def key_mask(key, vocab_size: int = VOCAB_SIZE, extra_pitch_classes=()) -> np.nd
     ``HOLD``, ``REST`` and ``END``.
 
     Args:
-        key: a key name (``'D major'``, ``'A minor'``, ``'E dorian'``; see
+        key: a key name (``'D major'``, ``'A minor'``, ``'E dorian'``, ``'E harmonic minor'``,
+            ``'A minor pentatonic'``; any mode of :data:`musegen_helpers.music.SCALES`, read by
             :func:`musegen_helpers.music.parse_key`) or a ``(tonic pitch class, mode)`` pair.
             ``minor`` means the natural minor scale.
         vocab_size: length of the mask (131 for the event tokens: pitches 0–127, HOLD, REST, END).
@@ -149,15 +138,12 @@ def key_mask(key, vocab_size: int = VOCAB_SIZE, extra_pitch_classes=()) -> np.nd
         or multiply a distribution by it.
     """
     if isinstance(key, tuple) and len(key) == 2:
-        tonic, mode = int(key[0]) % 12, str(key[1]).lower()
-        mode = {"ionian": "major", "aeolian": "minor"}.get(mode, mode)
+        tonic, mode = int(key[0]) % 12, normalize_mode(key[1])
     else:
         tonic, mode = parse_key(key)
-    if mode not in SCALE_STEPS:
-        raise ValueError(f"no scale for mode {mode!r}: use one of {', '.join(SCALE_STEPS)}.")
     if int(vocab_size) != vocab_size or vocab_size < 1:
         raise ValueError(f"vocab_size must be a whole number >= 1, got {vocab_size!r}.")
-    pcs = {(tonic + s) % 12 for s in SCALE_STEPS[mode]}
+    pcs = {(tonic + s) % 12 for s in SCALES[mode]}
     for pc in extra_pitch_classes:
         if not 0 <= int(pc) <= 11:
             raise ValueError(f"extra pitch classes are 0–11 (0 = C, 11 = B), got {pc!r}.")
@@ -171,7 +157,14 @@ def key_mask(key, vocab_size: int = VOCAB_SIZE, extra_pitch_classes=()) -> np.nd
     return mask
 
 
-def _as_rng(rng) -> np.random.Generator:
+def as_rng(rng) -> np.random.Generator:
+    """A numpy random generator from what a sampler's ``rng``/``seed`` argument may be: a
+    ``np.random.Generator`` (used as it is, so a sequence of draws continues), an int seed
+    (checked by :func:`musegen_helpers.config.check_seed`) or None (a fresh unseeded generator).
+    Raises ValueError for anything else. Shared by every sampler of the course (n-grams, LSTM).
+
+    Lesson: 02_rule_based
+    """
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, numbers.Integral):
@@ -209,7 +202,7 @@ def sample(probs, rng=None, temperature: float = 1.0, top_k: int | None = None,
         p = _keep_top_k(p, top_k)
     if top_p is not None:
         p = nucleus(p, top_p)
-    generator = _as_rng(rng)
+    generator = as_rng(rng)
     cum = np.cumsum(p, axis=-1)
     u = generator.random(size=p.shape[:-1] + (1,)) * cum[..., -1:]
     idx = (cum <= u).sum(axis=-1)  # first index whose cumulative mass exceeds u

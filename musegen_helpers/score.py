@@ -39,7 +39,7 @@ def _engravable(piece: Piece, grid) -> Piece:
 
 
 def musicxml_text(x, *, grid: float | str | None = "auto") -> str:
-    """The MusicXML document (a string) for a Piece or anything :func:`audio.to_piece` accepts.
+    """The MusicXML document (a string) for a Piece or anything :func:`representation.to_piece` accepts.
 
     Args:
         grid: how to treat rhythms a score cannot write (played MIDI, onsets a few ticks off the
@@ -58,7 +58,7 @@ def musicxml_text(x, *, grid: float | str | None = "auto") -> str:
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    from .audio import to_piece
+    from .representation import to_piece
     from .notation import to_music21
 
     piece = _engravable(to_piece(x), grid)
@@ -88,7 +88,7 @@ def score_svg(x, *, max_notes: int = MAX_SCORE_NOTES, width: int = 2100, scale: 
     """
     import verovio
 
-    from .audio import to_piece
+    from .representation import to_piece
 
     piece = to_piece(x)
     if len(piece.notes) > max_notes:

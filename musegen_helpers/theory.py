@@ -3,7 +3,9 @@
 Units, as everywhere in the package: pitch = MIDI note number (60 = C4), pitch class = 0–11
 (0 = C), positions and durations in quarter notes.
 
-* **scales** — :data:`SCALES` lists each scale as semitones above its tonic;
+* **scales** — :data:`SCALES` lists each scale as semitones above its tonic ('minor' is the
+  natural minor; the table and the key grammar are music.py's, shared with ``Piece.key`` and
+  :func:`musegen_helpers.sampling.key_mask`);
   :func:`scale_pitch_classes`, :func:`scale_pitches` (``scale_pitches('G major', 'G3', 'G4')``).
 * **chords** — :func:`chord_pitches` builds triads and seventh chords from a root;
   :func:`roman_to_chord` reads Roman numerals in a key (``roman_to_chord('V7', 'G major')`` is
@@ -40,14 +42,14 @@ from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from .music import PITCH_CLASS_NAMES, Note, Piece, note_name, pitch_from_name
+from .music import PITCH_CLASS_NAMES, SCALES, Note, Piece, note_name, parse_key, pitch_from_name, split_key
 
 __all__ = [
     # scales
     "SCALES", "parse_scale", "scale_pitch_classes", "scale_pitches", "scale_note_names", "in_scale",
     # chords and Roman numerals
     "CHORD_QUALITIES", "chord_pitch_classes", "chord_pitches", "name_chord",
-    "Chord", "RomanNumeral", "parse_roman", "roman_to_chord", "progression",
+    "Chord", "RomanNumeral", "parse_roman", "roman_to_chord", "progression", "split_progression",
     # cadences
     "CADENCES", "cadence_type", "cadence_numerals",
     # intervals
@@ -64,29 +66,11 @@ __all__ = [
 # Scales
 # =====================================================================================
 
-#: Each scale as semitones above its tonic (pitch-class steps), ascending.
-SCALES: dict[str, tuple[int, ...]] = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "natural minor": (0, 2, 3, 5, 7, 8, 10),
-    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),   # raised 7th: the leading tone of V and vii°
-    "melodic minor": (0, 2, 3, 5, 7, 9, 11),    # the ascending form (raised 6th and 7th)
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "phrygian": (0, 1, 3, 5, 7, 8, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-    "locrian": (0, 1, 3, 5, 6, 8, 10),
-    "major pentatonic": (0, 2, 4, 7, 9),
-    "minor pentatonic": (0, 3, 5, 7, 10),
-    "blues": (0, 3, 5, 6, 7, 10),
-    "chromatic": tuple(range(12)),
-}
-
-_SCALE_ALIASES = {
-    "": "major", "maj": "major", "ionian": "major", "major": "major",
-    "m": "natural minor", "min": "natural minor", "minor": "natural minor",
-    "aeolian": "natural minor", "natural minor": "natural minor",
-    "pentatonic": "major pentatonic",
-}
+# The scales (:data:`SCALES`) and the key grammar live in music.py, so a Piece's key, these
+# scales and sampling's key masks read one table. ``parse_scale`` is music's ``parse_key`` under
+# theory's name: ``parse_scale('E harmonic minor') == (4, 'harmonic minor')``,
+# ``parse_scale('Am') == (9, 'minor')`` (the natural minor).
+parse_scale = parse_key
 
 _LETTERS = "CDEFGAB"
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -100,39 +84,6 @@ def _parse_tonic(text: str) -> tuple[int, str, int]:
     letter = m.group(1).upper()
     alteration = sum(1 if s in "#♯" else -1 for s in m.group(2))
     return (_LETTER_PC[letter] + alteration) % 12, letter, alteration
-
-
-def parse_scale(key: str) -> tuple[int, str]:
-    """Split a key or scale name into ``(tonic pitch class 0–11, scale name in SCALES)``.
-
-    ``'C major' -> (0, 'major')``, ``'A minor' -> (9, 'natural minor')``,
-    ``'E harmonic minor' -> (4, 'harmonic minor')``, ``'D dorian' -> (2, 'dorian')``,
-    ``'G pentatonic' -> (7, 'major pentatonic')``, ``'Am' -> (9, 'natural minor')``.
-    """
-    tonic_text, scale = _split_key(key)
-    return _parse_tonic(tonic_text)[0], scale
-
-
-def _split_key(key: str) -> tuple[str, str]:
-    if not isinstance(key, str) or not key.strip():
-        raise ValueError(f"a key must be a name such as 'C major' or 'A minor' (got {key!r}).")
-    text = key.strip()
-    m = re.fullmatch(r"([A-Ga-g])([#♯\-♭b]?)\s*(.*)", text)
-    if not m:
-        raise ValueError(f"unknown key {key!r}: write a tonic and a scale, e.g. 'C major', 'A minor', "
-                         "'E harmonic minor', 'D dorian'.")
-    # 'Bb major' and 'Abm' have a flat; in 'B blues' or 'b minor' the 'b' belongs to the letter
-    # or the word, so try the reading with the flat first and fall back to the one without.
-    readings = [(m.group(1) + m.group(2), m.group(3))]
-    if m.group(2) == "b":
-        readings.append((m.group(1), "b" + m.group(3)))
-    for tonic_text, rest in readings:
-        mode = re.sub(r"[\s_\-]+", " ", rest.lower()).strip()
-        mode = _SCALE_ALIASES.get(mode, mode)
-        if mode in SCALES:
-            return tonic_text, mode
-    raise ValueError(f"unknown scale {readings[-1][1].strip()!r} in {key!r}: use one of {', '.join(SCALES)} "
-                     "(or just 'minor', 'm').")
 
 
 def scale_pitch_classes(key: str) -> tuple[int, ...]:
@@ -186,7 +137,7 @@ def scale_note_names(key: str) -> list[str]:
     Seven-note scales get one letter per degree; other scales use sharps for C#, F# and flats
     for the other black keys.
     """
-    tonic_text, scale = _split_key(key)
+    tonic_text, scale = split_key(key)
     tonic, letter, _ = _parse_tonic(tonic_text)
     steps = SCALES[scale]
     if len(steps) != 7:
@@ -419,7 +370,7 @@ class Chord:
 
 def _key_frame(key: str) -> tuple[int, str, str, tuple[int, ...], str]:
     """(tonic pc, tonic letter, scale name, scale steps, mode 'major'/'minor'/other) of a key."""
-    tonic_text, scale = _split_key(key)
+    tonic_text, scale = split_key(key)
     if len(SCALES[scale]) != 7:
         raise ValueError(f"Roman numerals need a seven-note key; {key!r} uses the {scale} scale.")
     tonic, letter, _ = _parse_tonic(tonic_text)
@@ -433,7 +384,7 @@ def _chord_in_frame(rn: RomanNumeral, tonic: int, letter: str, steps: tuple[int,
         root = (tonic + SCALES["major"][d] + rn.alteration) % 12
     else:
         root = (tonic + steps[d]) % 12
-        minorish = scale in ("natural minor", "dorian", "phrygian")
+        minorish = scale in ("minor", "dorian", "phrygian")
         if minorish and rn.degree == 7 and rn.quality in ("diminished", "diminished seventh",
                                                           "half-diminished seventh"):
             root = (tonic + 11) % 12  # vii° sits on the raised leading tone (G# in A minor)
@@ -453,7 +404,7 @@ def roman_to_chord(numeral: str, key: str = "C major") -> Chord:
     if rn.secondary is not None:
         # Tonicise: the target chord's root becomes a temporary tonic (major if the target is).
         target_root, target_letter = _chord_in_frame(rn.secondary, tonic, letter, steps, scale)
-        scale = "major" if rn.secondary.quality == "major" else "natural minor"
+        scale = "major" if rn.secondary.quality == "major" else "minor"
         tonic, letter, steps = target_root, target_letter, SCALES[scale]
     root, root_letter = _chord_in_frame(rn, tonic, letter, steps, scale)
     intervals = CHORD_QUALITIES[rn.quality]
@@ -465,7 +416,13 @@ def roman_to_chord(numeral: str, key: str = "C major") -> Chord:
     return Chord(rn.text, key, root, rn.quality, pcs, names, rn.inversion)
 
 
-def _split_progression(numerals) -> list[str]:
+def split_progression(numerals: Sequence[str] | str) -> list[str]:
+    """The Roman numerals of a progression as a list: ``'I vi IV V'``, ``'I, IV, V7, I'``,
+    ``'ii7-V7-I'`` and ``['I', 'V']`` all work (spaces, commas, bars or dashes between; the
+    dash inside ``V/V`` or ``bVII`` is kept). Raises ValueError for an empty progression.
+
+    Lesson: 02_rule_based
+    """
     if isinstance(numerals, str):
         parts = [p for p in re.split(r"[\s,–—|]+|(?<=[^/\s])-(?=[^\s])", numerals) if p and p != "-"]
     else:
@@ -480,7 +437,7 @@ def progression(numerals: Sequence[str] | str, key: str = "C major") -> list[Cho
 
     A string also works: ``progression('I vi IV V', 'G major')`` (spaces, commas or dashes between).
     """
-    return [roman_to_chord(n, key) for n in _split_progression(numerals)]
+    return [roman_to_chord(n, key) for n in split_progression(numerals)]
 
 
 # =====================================================================================
@@ -501,7 +458,7 @@ def cadence_numerals(name: str, key: str = "C major") -> tuple[str, str]:
     if name not in CADENCES:
         raise ValueError(f"unknown cadence {name!r}: use one of {', '.join(CADENCES)}.")
     a, b = CADENCES[name][0]
-    if _split_key(key)[1] in ("natural minor", "harmonic minor", "melodic minor"):
+    if split_key(key)[1] in ("minor", "harmonic minor", "melodic minor"):
         a, b = ({"I": "i", "IV": "iv", "vi": "VI"}.get(x, x) for x in (a, b))
     return a, b
 
@@ -521,7 +478,7 @@ def cadence_type(numerals: Sequence[str] | str) -> str | None:
     ``cadence_type(['I', 'IV', 'V7', 'I']) == 'authentic'``. Works in any key, since only
     scale degrees matter.
     """
-    parts = _split_progression(numerals)
+    parts = split_progression(numerals)
     if len(parts) < 2:
         raise ValueError("a cadence needs at least two chords (the last two numerals are read).")
     a, b = parse_roman(parts[-2]), parse_roman(parts[-1])

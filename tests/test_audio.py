@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from musegen_helpers import audio
-from musegen_helpers.audio import SAMPLE_RATE, play, render, save_wav, to_piece
+from musegen_helpers.audio import SAMPLE_RATE, play, render, save_wav
 from musegen_helpers.errors import LimitError
 from musegen_helpers.music import Note, Piece, melody, pitch_to_frequency
-from musegen_helpers.representation import melody_to_tokens, piano_roll
+from musegen_helpers.representation import melody_to_tokens, piano_roll, to_piece
 
 RELEASE = audio._RELEASE  # seconds a note rings on after it ends
 
@@ -125,7 +125,7 @@ def test_save_wav_writes_a_wav_file(tmp_path):
         assert w.getnframes() == len(render(melody([60, 62], 1.0)))
 
 
-# ---- to_piece ---------------------------------------------------------------------------------
+# ---- to_piece (representation.to_piece: what play, show_score, plots and metrics accept) ----------
 def _triples(piece):
     return [(n.pitch, n.start, n.duration) for n in piece.notes]
 

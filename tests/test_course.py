@@ -154,7 +154,7 @@ def solution_nb(cells):
 
 EXAMPLE_CELLS = [
     ("markdown", "# 99 · Example\n\nObjectives.", ()),
-    ("code", "from musegen_helpers.exercises import ____, Exercise, check_number", ()),
+    ("code", "from musegen_helpers.exercises import ____, Exercise\nfrom musegen_helpers.checks import check_number", ()),
     ("markdown", "### Exercise 1\n\n<!-- BEGIN SOLUTION -->\nA5 is 880 Hz.\n<!-- END SOLUTION -->", ()),
     ("code", "### BEGIN SOLUTION\na5 = 440.0 * 2\n### END SOLUTION\nprint(a5)", ()),
     ("code", "print('only for the instructor')", ("solution-only",)),

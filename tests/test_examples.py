@@ -104,3 +104,8 @@ def test_each_file_saves_and_reloads_with_the_same_notes_meter_and_key(files, tm
 def test_writing_the_examples_again_refuses_to_overwrite_when_asked(files):
     with pytest.raises(FileExistsError):
         write_example_files(files["played"].parent, overwrite=False)
+
+
+def test_load_tells_a_midi_file_has_no_tunes(files):
+    with pytest.raises(TypeError, match="holds one piece"):
+        load(files["played"], tune=2)

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from musegen_helpers import exercises
-from musegen_helpers.exercises import (
-    ____, Args, CheckFailed, Exercise, Feedback, check_array, check_function, check_interval,
-    check_number, check_piece, check_pitches, check_tokens, interval_name, is_placeholder,
+from musegen_helpers.checks import (
+    Args, check_array, check_function, check_interval, check_number, check_piece, check_pitches, check_tokens,
+    interval_name,
 )
+from musegen_helpers.exercises import ____, CheckFailed, Exercise, Feedback, is_placeholder
 from musegen_helpers.music import Note, melody
 from musegen_helpers.representation import melody_to_tokens, piano_roll
 
@@ -552,7 +553,7 @@ def _raise_not_implemented():
 
 
 def test_all_of_reports_the_first_failing_input_and_passes_when_all_pass():
-    from musegen_helpers.exercises import all_of
+    from musegen_helpers.checks import all_of
 
     double = check_function(lambda x: 2 * x, [1], describe_input=lambda x: "one")
     double_two = check_function(lambda x: 2 * x, [2], describe_input=lambda x: "two")

@@ -3,7 +3,8 @@
 import pytest
 
 from musegen_helpers.music import (
-    PITCH_CLASS_NAMES, Note, Piece, frequency_to_pitch, melody, note_name, parse_key, pitch_from_name,
+    PITCH_CLASS_NAMES, SCALES, Note, Piece, frequency_to_pitch, key_signature_mode, melody, normalize_mode,
+    note_name, parse_key, pitch_from_name,
     pitch_to_frequency,
 )
 
@@ -55,6 +56,8 @@ def test_pitch_from_name_rejects_bad_names(name, message):
     ("C major", (0, "major")), ("a minor", (9, "minor")), ("A minor", (9, "minor")),
     ("F#m", (6, "minor")), ("F# minor", (6, "minor")), ("Bb", (10, "major")), ("B- major", (10, "major")),
     ("Ebm", (3, "minor")), ("D dorian", (2, "dorian")), ("E aeolian", (4, "minor")), ("G", (7, "major")),
+    ("E harmonic minor", (4, "harmonic minor")), ("Bb melodic minor", (10, "melodic minor")),
+    ("B blues", (11, "blues")), ("G pentatonic", (7, "major pentatonic")), ("c natural minor", (0, "minor")),
 ])
 def test_parse_key_accepts_common_spellings(text, expected):
     assert parse_key(text) == expected
@@ -69,6 +72,30 @@ def test_parse_key_rejects_unknown_keys_with_clear_message(text, message):
     with pytest.raises(ValueError, match=message) as info:
         parse_key(text)
     assert "major" in str(info.value)  # the message shows what a valid key looks like
+
+
+@pytest.mark.parametrize("text, message", [("Bb blorp", "unknown mode 'blorp'"), ("Bblorp", "unknown mode 'blorp'")])
+def test_parse_key_names_the_mode_as_written(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_key(text)
+
+
+@pytest.mark.parametrize("mode", list(SCALES))
+def test_every_mode_is_a_piece_key_that_transposes_and_has_a_signature(mode):
+    piece = melody([64, 66], key=f"E {mode}")
+    assert parse_key(piece.key) == (4, mode)
+    assert piece.transpose(-5).key == f"B {mode}"
+    assert parse_key(piece.transpose(-5).key) == (11, mode)
+    # a score or MIDI file writes one of the seven church modes (major, minor, dorian...)
+    assert key_signature_mode(mode) in ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
+
+
+def test_key_signature_mode_and_normalize_mode():
+    assert key_signature_mode("harmonic minor") == "minor" and key_signature_mode("ionian") == "major"
+    assert key_signature_mode("dorian") == "dorian" and key_signature_mode("blues") == "minor"
+    assert normalize_mode("Aeolian") == "minor" and normalize_mode("harmonic_minor") == "harmonic minor"
+    with pytest.raises(ValueError, match="unknown mode 'gypsy'"):
+        normalize_mode("gypsy")
 
 
 def test_piece_rejects_unknown_key():

@@ -217,7 +217,22 @@ def test_pickup_is_measure_0_and_the_last_bar_is_filled_with_rests():
     measures = _parts(xml)[0]["measures"]
     assert [m[0] for m in measures] == ["0", "1", "2"]
     last = ET.fromstring(xml).find("part").findall("measure")[-1]
-    assert [n.find("rest") is not None for n in last.findall("note")] == [False, True]
+    # beats 2 and 3 of 3/4 are two quarter rests: a half rest would hide beat 3
+    assert [n.find("rest") is not None for n in last.findall("note")] == [False, True, True]
+
+
+@pytest.mark.parametrize("notes, meter, rests", [
+    ([(60, 0, 0.5)], (4, 4), ["eighth", "quarter", "half"]),          # not a double-dotted half
+    ([(60, 0, 1), (62, 3, 1)], (4, 4), ["quarter", "quarter"]),        # beats 2 and 3: no half rest mid-bar
+    ([(60, 0, 0.25), (62, 1, 3)], (4, 4), ["16th", "eighth"]),         # fill the beat with plain values
+    ([(60, 0, 0.5)], (6, 8), ["eighth", "eighth", "quarter"]),        # compound: eighths to the beat, then a dotted beat
+])
+def test_rests_show_the_beats(notes, meter, rests):
+    piece = Piece([Note(p, s, d) for p, s, d in notes], time_signature=meter)
+    xml = _quiet_xml(piece)
+    assert_bars_add_up(piece, xml)
+    first = ET.fromstring(xml).find("part").find("measure")
+    assert [n.findtext("type") for n in first.findall("note") if n.find("rest") is not None][:len(rests)] == rests
 
 
 def test_gaps_become_rests_in_every_part():
@@ -226,7 +241,8 @@ def test_gaps_become_rests_in_every_part():
     assert_bars_add_up(piece, xml)
     kinds = [["rest" if n.find("rest") is not None else n.findtext("pitch/step") for n in p.findall("measure/note")]
              for p in ET.fromstring(xml).iter("part")]
-    assert kinds == [["C", "rest", "D"], ["rest", "C", "rest"]]
+    # beats 2–3 of 4/4 are two quarter rests (a half rest mid-bar hides the middle of the bar)
+    assert kinds == [["C", "rest", "rest", "D"], ["rest", "C", "rest"]]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.outcome in ("piece", "any")], ids=lambda c: c.name)

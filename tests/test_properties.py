@@ -179,6 +179,23 @@ def test_music21_round_trip_keeps_every_note(piece):
         assert back.pickup == pytest.approx(piece.pickup)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=SLOW)
+@given(piece=pieces(parts=("S", "A"), max_notes=12), maps=meter_and_key_maps())
+def test_music21_round_trip_keeps_meter_and_key_changes(piece, maps):
+    opening, ts_changes, key, key_changes = maps
+    piece = piece.with_notes(piece.notes, time_signature=opening, time_signature_changes=ts_changes,
+                             key=key, key_changes=key_changes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back = from_music21(to_music21(piece))
+    assert _notes(back) == sorted((p, s, d, part_name(part), drum) for p, s, d, part, drum in _notes(piece))
+    # the score runs to the end of its last bar; every change before that is kept
+    end = max(piece.end, 0.0)
+    assert (back.time_signature, back.key) == (opening, key)
+    assert back.time_signature_changes == [(at, ts) for at, ts in ts_changes if at < end - 1e-9]
+    assert back.key_changes == [(at, k) for at, k in key_changes if at < end - 1e-9]
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=SLOW)
 @given(piece=pieces(parts=("S", "A"), max_notes=12, pickups=True))
 def test_musicxml_file_round_trip_keeps_every_note(piece, tmp_path_factory):

@@ -84,6 +84,19 @@ def test_key_mask_knows_minor_modes_and_extra_pitch_classes():
     d_dorian = key_mask((2, "dorian"))
     assert d_dorian[71] and not d_dorian[70]                                  # dorian's raised 6th (B)
     assert key_mask("D major")[66] and not key_mask("D major")[65]            # F# not F
+    assert key_mask((9, "Aeolian")).tolist() == a_minor.tolist()              # mode names as Piece.key reads them
+
+
+def test_key_mask_knows_every_scale_a_piece_key_can_name():
+    harmonic = key_mask("A harmonic minor")
+    assert harmonic[68] and not harmonic[67]                                  # G# in, G out
+    natural_plus_g_sharp = key_mask("A minor", extra_pitch_classes=[8])
+    natural_plus_g_sharp[[p for p in range(128) if p % 12 == 7]] = False   # G leaves when G# comes in
+    np.testing.assert_array_equal(harmonic, natural_plus_g_sharp)
+    blues = key_mask("C blues")
+    assert [p for p in range(60, 72) if blues[p]] == [60, 63, 65, 66, 67, 70]
+    assert key_mask("G pentatonic")[:128].sum() == sum(1 for p in range(128) if p % 12 in (7, 9, 11, 2, 4))
+    assert key_mask("C chromatic").all()
 
 
 def test_mask_zeroes_out_of_key_pitches_in_every_draw():

@@ -5,12 +5,12 @@ import pytest
 
 from musegen_helpers.music import Note, Piece, pitch_from_name
 from musegen_helpers.theory import (
-    CHORD_QUALITIES, VOICE_LEADING_CHECKS, VOICE_RANGES, Violation, cadence_numerals, cadence_type,
+    CHORD_QUALITIES, SCALES, VOICE_LEADING_CHECKS, VOICE_RANGES, Violation, cadence_numerals, cadence_type,
     check_hidden_fifths_octaves, check_leaps, check_parallel_fifths, check_parallel_octaves,
     check_spacing, check_voice_crossing, check_voice_leading, check_voice_overlap, check_voice_range,
     chord_pitch_classes, chord_pitches, consonance, in_scale, interval_name, interval_short_name,
     is_consonant, name_chord, parallel_motion_matrix, parse_roman, parse_scale, describe_position,
-    progression, roman_to_chord, scale_note_names, scale_pitch_classes, scale_pitches,
+    progression, roman_to_chord, scale_note_names, scale_pitch_classes, scale_pitches, split_progression,
     vertical_slices, voices_of, voices_to_piece,
 )
 
@@ -60,15 +60,34 @@ def test_scale_note_names_use_one_letter_per_degree():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("Bb major", (10, "major")), ("Abm", (8, "natural minor")), ("B blues", (11, "blues")),
-    ("b minor", (11, "natural minor")), ("E- major", (3, "major")), ("C", (0, "major")),
+    ("Bb major", (10, "major")), ("Abm", (8, "minor")), ("B blues", (11, "blues")),
+    ("b minor", (11, "minor")), ("E- major", (3, "major")), ("C", (0, "major")),
+    ("A natural minor", (9, "minor")), ("D aeolian", (2, "minor")), ("Bb harmonic_minor", (10, "harmonic minor")),
 ])
 def test_parse_scale_reads_flats_and_short_forms(text, expected):
     assert parse_scale(text) == expected
 
 
+def test_theory_scales_are_the_one_table_every_key_reads():
+    """One key/scale grammar: every scale theory knows is a valid Piece key and key mask,
+    and transposes to a name that reads back as the same scale."""
+    from musegen_helpers import music, sampling
+
+    assert SCALES is music.SCALES and parse_scale is music.parse_key
+    for scale, steps in SCALES.items():
+        name = f"E {scale}"
+        piece = Piece([Note(64, 0, 1)], key=name)
+        assert parse_scale(piece.key) == (4, scale)
+        mask = sampling.key_mask(name)
+        assert {p % 12 for p in range(128) if mask[p]} == set(scale_pitch_classes(name))
+        assert len(set(scale_pitch_classes(name))) == len(steps)
+        moved = piece.transpose(3).key
+        assert parse_scale(moved) == (7, scale)
+        assert scale_pitch_classes(moved) == tuple((p + 3) % 12 for p in scale_pitch_classes(name))
+
+
 def test_unknown_scale_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown scale"):
+    with pytest.raises(ValueError, match="unknown mode 'hyperlydian'.*harmonic minor"):
         scale_pitch_classes("C hyperlydian")
     with pytest.raises(ValueError, match="tonic"):
         scale_pitch_classes("H major")
@@ -153,6 +172,13 @@ def test_progression_accepts_a_list_or_a_string():
     as_text = progression("I–IV–V–I", "D major")
     assert [c.root for c in as_list] == [c.root for c in as_text] == [2, 7, 9, 2]
     assert [c.symbol for c in progression("ii-V-I", "C major")] == ["Dm", "G", "C"]
+
+
+def test_split_progression_keeps_slashes_and_flats_and_needs_a_numeral():
+    assert split_progression("I, vi | IV-V7/V bVII") == ["I", "vi", "IV", "V7/V", "bVII"]
+    assert split_progression(("I", "V")) == ["I", "V"]
+    with pytest.raises(ValueError, match="at least one"):
+        split_progression(" , ")
 
 
 @pytest.mark.parametrize("bad", ["X", "IIII", "Vi", "V9", "Iø", "V/vii°", ""])

@@ -3,7 +3,8 @@
 Lesson: 00_welcome
 """
 
-from ..exercises import ____, Exercise, check_number, check_piece, check_pitches
+from ..checks import check_number, check_piece, check_pitches
+from ..exercises import ____, Exercise
 from ..music import melody
 
 __all__ = ["____", "q1", "q2", "q3"]

@@ -3,7 +3,8 @@
 Lesson: 01_representation
 """
 
-from ..exercises import ____, Exercise, check_function, check_piece, check_pitches, check_tokens
+from ..checks import check_function, check_piece, check_pitches, check_tokens
+from ..exercises import ____, Exercise
 from ..music import melody, pitch_to_frequency
 
 __all__ = ["____", "q1", "q2", "q3", "q4"]

@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from ..exercises import ____, CheckFailed, Exercise, _type_phrase, call_learner
+from ..exercises import ____, CheckFailed, Exercise, call_learner, describe_answer
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "collapse_test_sets", "threshold_quality"]
 
@@ -152,7 +152,7 @@ def _check_collapse(answer):
         said = call_learner(answer, (bars,), context=f"on {what}, ")
         if not isinstance(said, (bool, np.bool_)) and not (isinstance(said, numbers.Integral) and said in (0, 1)):
             # bool() of an array or a string would either raise or always be True: say what is wanted instead
-            raise CheckFailed(f"on {what}, your function returned {_type_phrase(said)}; it should return True "
+            raise CheckFailed(f"on {what}, your function returned {describe_answer(said)}; it should return True "
                               "(collapsed) or False, e.g. `return G.diversity(bars) < 0.5`.")
         if bool(said) != collapsed:
             if collapsed and "flicker" in what:

@@ -50,7 +50,7 @@ from keras import layers, ops
 
 from ..config import PRETRAINED_DIR, check_seed
 from ..errors import LimitError
-from ..music import Piece, note_name, parse_key
+from ..music import Piece, key_signature_mode, note_name, parse_key
 from ..representation import piano_roll, piece_from_piano_roll
 
 __all__ = [
@@ -99,8 +99,11 @@ def semitones_to_c(key: str) -> int:
     Moving the shortest way keeps voices near their written range. Lesson: 04_gan
     """
     tonic, mode = parse_key(key)
-    # a minor key shares its signature with the major key 3 semitones up (E minor ~ G major)
-    relative_major = (tonic + 3) % 12 if mode == "minor" else tonic
+    # a mode shares its signature with a major key: E minor ~ G major (3 semitones up), D dorian ~
+    # C major (2 down); harmonic minor, pentatonic and blues are written with their plain signature
+    to_major = {"major": 0, "minor": 3, "dorian": -2, "phrygian": -4, "lydian": -5,
+                "mixolydian": -7, "locrian": 1}
+    relative_major = (tonic + to_major.get(key_signature_mode(mode), 0)) % 12
     shift = (-relative_major) % 12
     return shift - 12 if shift > 5 else shift
 

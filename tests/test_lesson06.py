@@ -1,0 +1,202 @@
+"""Lesson 06's exercise checks: right answers pass, the usual wrong answers are explained."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from musegen_helpers.lessons import lesson06 as L
+from musegen_helpers.lessons.lesson06 import ____, q1, q2, q3, q4, q5, q6
+
+
+def verdict(exercise, answer):
+    passed, feedback = exercise.evaluate(answer)
+    return passed, feedback.message
+
+
+def test_importing_the_lesson_does_not_import_tensorflow():
+    code = "import sys, musegen_helpers.lessons.lesson06; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("exercise", [q1, q2, q4, q5, q6])
+def test_placeholder_and_unwritten_function_are_not_attempted(exercise):
+    def unwritten(*args):
+        raise NotImplementedError("Exercise: write this function")
+
+    assert exercise.evaluate(____)[0] is None
+    assert exercise.evaluate(unwritten)[0] is None
+
+
+def test_every_exercise_passes_its_own_reference():
+    for exercise, reference in ((q1, L.attention), (q2, L.causal_mask_reference), (q3, "b"), (q4, L.rotate),
+                                (q5, L.cached_attention_step), (q6, L.lag_attention)):
+        assert verdict(exercise, reference)[0] is True, exercise.name
+
+
+# ---- q1: attention ---------------------------------------------------------------------------
+def softmax_rows(s, axis=-1):
+    e = np.exp(s - s.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def attention_with(scale=True, axis=-1, use_mask=True, mask_after=False):
+    def fn(q, k, v, mask=None):
+        s = q @ k.T / (np.sqrt(q.shape[-1]) if scale else 1.0)
+        if mask is not None and use_mask and not mask_after:
+            s = np.where(mask, s, -np.inf)
+        w = softmax_rows(s, axis)
+        if mask is not None and mask_after:
+            w = w * mask
+        return w @ v, w
+    return fn
+
+
+def test_attention_right_answer_passes_and_matches_keras():
+    assert verdict(q1, attention_with())[0] is True
+    keras = pytest.importorskip("keras")
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype("float32")
+    mha = keras.layers.MultiHeadAttention(num_heads=1, key_dim=6, use_bias=False)
+    out, weights = mha(x[None], x[None], use_causal_mask=True, return_attention_scores=True)
+    kernel = {w.path.split("/")[-2]: keras.ops.convert_to_numpy(w) for w in mha.weights}
+    q, k, v = (x @ kernel[n][:, 0, :] for n in ("query", "key", "value"))
+    mine, my_weights = L.attention(q, k, v, np.tril(np.ones((4, 4), bool)))
+    np.testing.assert_allclose(my_weights, np.asarray(weights)[0, 0], atol=1e-5)
+    np.testing.assert_allclose(mine @ kernel["attention_output"][0], np.asarray(out)[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (attention_with(scale=False), "sqrt(d_k)"),
+    (attention_with(axis=0), "over the queries"),
+    (attention_with(use_mask=False), "ignored the mask"),
+    (attention_with(mask_after=True), "sum to 1"),
+])
+def test_attention_mistakes_are_explained(wrong, words):
+    passed, message = verdict(q1, wrong)
+    assert passed is False and words in message
+
+
+def test_attention_returning_one_array_is_explained():
+    passed, message = verdict(q1, lambda q, k, v, mask=None: attention_with()(q, k, v, mask)[0])
+    assert passed is False and "output, weights" in message
+
+
+# ---- q2: the causal mask ---------------------------------------------------------------------
+@pytest.mark.parametrize("wrong, words", [
+    (lambda n: np.triu(np.ones((n, n), bool)), "future"),
+    (lambda n: np.tril(np.ones((n, n), bool), -1), "see itself"),
+    (lambda n: np.where(np.tril(np.ones((n, n))), 0.0, -np.inf), "additive"),
+    (lambda n: np.ones((n, n), bool), "no mask at all"),
+    (lambda n: np.tril(np.ones((n + 1, n + 1), bool)), "shape"),
+])
+def test_mask_mistakes_are_explained(wrong, words):
+    passed, message = verdict(q2, wrong)
+    assert passed is False and words in message
+
+
+def test_mask_of_ones_and_zeros_is_accepted():
+    assert verdict(q2, lambda n: np.tril(np.ones((n, n))))[0] is True
+
+
+# ---- q3: the diagnosis -----------------------------------------------------------------------
+def test_only_reading_the_answer_is_the_right_diagnosis():
+    assert verdict(q3, "b")[0] is True
+    assert verdict(q3, " (B) ")[0] is True
+    for letter, words in (("a", "validation"), ("c", "No seed"), ("d", "learning rate")):
+        passed, message = verdict(q3, letter)
+        assert passed is False and words in message
+    passed, message = verdict(q3, "e")
+    assert passed is False and "not one of the choices" in message
+    assert verdict(q3, 2)[0] is False
+    assert verdict(q3, ____)[0] is None
+
+
+# ---- q4: rotary ------------------------------------------------------------------------------
+def test_rotation_keeps_length_and_distance():
+    x, y = np.random.default_rng(1).normal(size=(2, 6))
+    assert np.linalg.norm(L.rotate(x, 37)) == pytest.approx(np.linalg.norm(x))
+    assert L.rotate(x, 9) @ L.rotate(y, 4) == pytest.approx(L.rotate(x, 105) @ L.rotate(y, 100))
+
+
+def test_rotary_reference_matches_the_models_layer():
+    pytest.importorskip("keras")
+    from musegen_helpers.models.transformer import apply_rotary
+    x = np.random.default_rng(2).normal(size=(1, 3, 1, 8)).astype("float32")
+    ours = np.asarray(apply_rotary(x, np.array([0.0, 4.0, 50.0], np.float32)))
+    for i, position in enumerate((0, 4, 50)):
+        np.testing.assert_allclose(ours[0, i, 0], L.rotate(x[0, i, 0], position), atol=1e-5)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda x, p, max_wavelength=1e4: L.rotate(x, -p), "wrong way"),
+    (lambda x, p, max_wavelength=1e4: L._interleaved(x, p), "neighbours"),
+    (lambda x, p, max_wavelength=1e4: x * np.cos(p / 10), "length"),
+    (lambda x, p, max_wavelength=1e4: L.rotate(x, p)[:4], "shape"),
+])
+def test_rotation_mistakes_are_explained(wrong, words):
+    passed, message = verdict(q4, wrong)
+    assert passed is False and words in message
+
+
+def test_rotation_with_wrong_frequencies_is_explained():
+    def k_over_d(x, p, max_wavelength=1e4):
+        half = len(x) // 2
+        a = p / max_wavelength ** (np.arange(half) / len(x))
+        return np.concatenate([x[:half] * np.cos(a) - x[half:] * np.sin(a), x[half:] * np.cos(a) + x[:half] * np.sin(a)])
+
+    passed, message = verdict(q4, k_over_d)
+    assert passed is False and "2k / d" in message
+
+
+# ---- q5: the cache ---------------------------------------------------------------------------
+def cache_step(attend_all=False, write_first=True, write=True):
+    def fn(q, k, v, keys, values, t):
+        if write and write_first:
+            keys[t], values[t] = k, v
+        rows = slice(None) if attend_all else slice(0, t + 1 if write_first else t)
+        s = keys[rows] @ q / np.sqrt(len(q))
+        w = softmax_rows(s) if s.size else s
+        out = w @ values[rows] if s.size else np.zeros_like(q)
+        if write and not write_first:
+            keys[t], values[t] = k, v
+        return out, keys, values
+    return fn
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (cache_step(attend_all=True), "empty slots"),
+    (cache_step(write_first=False), "attend to itself"),
+    (cache_step(write=False), "did not change"),
+])
+def test_cache_mistakes_are_explained(wrong, words):
+    passed, message = verdict(q5, wrong)
+    assert passed is False and words in message
+
+
+def test_cache_right_answer_and_returning_too_little():
+    assert verdict(q5, cache_step())[0] is True
+    passed, message = verdict(q5, lambda q, k, v, keys, values, t: cache_step()(q, k, v, keys, values, t)[0])
+    assert passed is False and "three things" in message
+
+
+# ---- q6: how far back ------------------------------------------------------------------------
+def test_lag_attention_reads_the_diagonal_lag_steps_below():
+    w = np.zeros((1, 5, 5))
+    w[0, np.arange(5), np.maximum(np.arange(5) - 2, 0)] = 1.0  # every step looks exactly 2 back (or at 0)
+    np.testing.assert_allclose(L.lag_attention(w, 2), [1.0])
+    np.testing.assert_allclose(L.lag_attention(w, 1), [0.25])  # only step 1 (looking at 0) is 1 back
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda w, lag: np.array([w[h].diagonal(lag).mean() for h in range(len(w))]), "ahead"),
+    (lambda w, lag: w[:, np.arange(w.shape[-1]), np.arange(w.shape[-1]) - lag].mean(axis=1), "i < "),
+    (lambda w, lag: L.lag_attention(w, lag).mean(), "one number"),
+    (lambda w, lag: w[:, np.arange(lag, w.shape[-1]), np.arange(w.shape[-1] - lag)].sum(axis=1), "mean"),
+])
+def test_lag_mistakes_are_explained(wrong, words):
+    passed, message = verdict(q6, wrong)
+    assert passed is False and words in message

@@ -9,7 +9,8 @@ Scoring: Kneser-Ney n-grams of every order 1..32 are fitted on the training tune
 discounts tuned on the validation tunes; the three best orders by validation are scored on the
 test tunes and the best test numbers kept. Every test tune is read from its own start — the
 LSTM after its START token, the n-gram after its BOS padding — and every token is scored, the
-final ``END`` included. Both numbers come from :func:`musegen_helpers.ngram.bits_per_token` on the very same token lists.
+final ``END`` included. Both numbers come from :func:`musegen_helpers.scoring.bits_per_token` on the very same
+token lists.
 "Onset" tokens are the ones that start something (a pitch or ``REST``).
 """
 
@@ -60,18 +61,18 @@ def held_out(model) -> None:
     from musegen_helpers import ngram
     from musegen_helpers.datasets import load_melodies
     from musegen_helpers.models import lstm
-    from musegen_helpers.representation import END, is_onset_token
+    from musegen_helpers.representation import is_onset_token
+    from musegen_helpers.scoring import bits_per_token, with_end
 
     data = load_melodies()
-    tunes = {s: [np.append(t, END).astype(np.int64) for t in data.split(s).tokens()]
-             for s in ("train", "valid", "test")}
+    tunes = {s: with_end(data.split(s).tokens()) for s in ("train", "valid", "test")}
     test = tunes["test"]
     print(f"test: {len(test)} tunes, {sum(len(t) for t in test)} tokens (END included), "
           f"{sum(int(is_onset_token(t).sum()) for t in test)} onset tokens")
     scorer = lstm.LSTMScorer(model)
     t = time.perf_counter()
-    lstm_bits = ngram.bits_per_token(scorer, test)
-    lstm_onset = ngram.bits_per_token(scorer, test, mask=is_onset_token)
+    lstm_bits = bits_per_token(scorer, test)
+    lstm_onset = bits_per_token(scorer, test, onsets_only=True)
     print(f"LSTM scored in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     # every order 1..32 shares one set of counts; each order's discounts are tuned on validation
@@ -86,7 +87,7 @@ def held_out(model) -> None:
     by_order = {}
     for order in contenders:
         kn = best_kn if order == best_kn.order else ngram.KneserNey(order).fit(tunes["train"], tunes["valid"])
-        by_order[order] = (ngram.bits_per_token(kn, test), ngram.bits_per_token(kn, test, mask=is_onset_token))
+        by_order[order] = (bits_per_token(kn, test), bits_per_token(kn, test, onsets_only=True))
         print(f"order {order:2d} on the test set: {by_order[order][0]:.4f} bits/token, "
               f"{by_order[order][1]:.4f} on onsets")
     best_order = min(by_order, key=lambda o: by_order[o][0])

@@ -1,7 +1,7 @@
 """n-gram models on real folk tunes: fit time and held-out bits per token.
 
 Kneser–Ney (interpolated, modified, discounts tuned on the validation split) and Witten–Bell at
-orders 1–32, and add-k Markov chains looking 1–5 tokens back, all trained on the training split
+orders 1–32, and add-k Markov chains of orders 2–6 (looking 1–5 tokens back), all trained on the training split
 and scored on the test split, every tune from its own start with its final ``END`` token.
 
 Data: ``load_melodies()`` (Essen + O'Neill, split by tune family) when the dataset files are
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 KN_ORDERS = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32)
-MARKOV_ORDERS = (1, 2, 3, 4, 5)
+MARKOV_ORDERS = (2, 3, 4, 5, 6)  # n-gram orders: 1-5 tokens of context
 ADD_K = (0.001, 0.01, 0.1, 1.0)
 FALLBACK_TUNES = 4000
 FALLBACK_CACHE = Path(tempfile.gettempdir()) / "musegen_bench_ngram_essen.npz"
@@ -95,7 +95,8 @@ def _timed(fn):
 
 def run() -> None:
     from musegen_helpers import ngram
-    from musegen_helpers.representation import is_onset_token
+    from musegen_helpers.metrics import longest_shared_run
+    from musegen_helpers.scoring import bits_per_token
 
     try:
         source, tunes = _from_datasets()
@@ -111,33 +112,33 @@ def run() -> None:
     rows = {}
     for order in KN_ORDERS:
         model, wall, cpu = _timed(lambda: ngram.KneserNey(order).fit(train, valid))
-        bits = ngram.bits_per_token(model, test)
-        onset = ngram.bits_per_token(model, test, mask=is_onset_token)
+        bits = bits_per_token(model, test)
+        onset = bits_per_token(model, test, onsets_only=True)
         rows[("kn", order)] = (wall, cpu, bits, model.validation_bits_)
         print(f"Kneser-Ney     {order:5d}  {order - 1:7d}  {wall:10.2f}  {cpu:9.2f}  {bits:15.4f}  {onset:15.4f}",
               flush=True)
     for order in KN_ORDERS:
         model, wall, cpu = _timed(lambda: ngram.WittenBell(order).fit(train))
-        bits = ngram.bits_per_token(model, test)
-        onset = ngram.bits_per_token(model, test, mask=is_onset_token)
-        rows[("wb", order)] = (wall, cpu, bits, ngram.bits_per_token(model, valid))
+        bits = bits_per_token(model, test)
+        onset = bits_per_token(model, test, onsets_only=True)
+        rows[("wb", order)] = (wall, cpu, bits, bits_per_token(model, valid))
         print(f"Witten-Bell    {order:5d}  {order - 1:7d}  {wall:10.2f}  {cpu:9.2f}  {bits:15.4f}  {onset:15.4f}",
               flush=True)
-    for context in MARKOV_ORDERS:
-        (model, wall, cpu) = _timed(lambda: ngram.MarkovChain(context).fit(train))
+    for order in MARKOV_ORDERS:
+        (model, wall, cpu) = _timed(lambda: ngram.MarkovChain(order).fit(train))
         by_k = {}
         for k in ADD_K:
             model.add_k = k
-            by_k[k] = ngram.bits_per_token(model, valid)
+            by_k[k] = bits_per_token(model, valid)
         model.add_k = min(by_k, key=by_k.get)
-        bits = ngram.bits_per_token(model, test)
-        onset = ngram.bits_per_token(model, test, mask=is_onset_token)
-        rows[("markov", context)] = (wall, cpu, bits, by_k[model.add_k])
-        print(f"Markov k={model.add_k:<5g} {context + 1:5d}  {context:7d}  {wall:10.2f}  {cpu:9.2f}  {bits:15.4f}  "
+        bits = bits_per_token(model, test)
+        onset = bits_per_token(model, test, onsets_only=True)
+        rows[("markov", order)] = (wall, cpu, bits, by_k[model.add_k])
+        print(f"Markov k={model.add_k:<5g} {order:5d}  {order - 1:7d}  {wall:10.2f}  {cpu:9.2f}  {bits:15.4f}  "
               f"{onset:15.4f}", flush=True)
 
     best, wall, cpu = _timed(lambda: ngram.best_kneser_ney(train, valid, orders=KN_ORDERS))
-    best_bits = ngram.bits_per_token(best, test)
+    best_bits = bits_per_token(best, test)
     print(f"\nbest_kneser_ney over orders {KN_ORDERS}: order {best.order} chosen on validation "
           f"({wall:.1f} s wall, {cpu:.1f} s cpu, one set of counts for all orders); test {best_bits:.4f} bits/token")
     wb_best = min((o for o in KN_ORDERS), key=lambda o: rows[("wb", o)][3])
@@ -146,7 +147,7 @@ def run() -> None:
 
     kn8 = ngram.KneserNey(8).fit(train, valid)
     tune, sample_wall, _ = _timed(lambda: kn8.sample(256, seed=0, stop_at_end=False))
-    shared, copy_wall, _ = _timed(lambda: ngram.longest_shared_ngram(tune, train))
+    shared, copy_wall, _ = _timed(lambda: longest_shared_run(tune, train))
     print(f"sampling 256 tokens from the 8-gram: {sample_wall * 1000:.0f} ms; longest run copied from "
           f"training: {shared.length} tokens (found in {copy_wall * 1000:.0f} ms)")
 
@@ -159,7 +160,7 @@ def run() -> None:
     print(f"RESULT wb_order32_test_bits_per_token={rows[('wb', 32)][2]:.4f}")
     print(f"RESULT best_markov_test_bits_per_token={min(rows[('markov', c)][2] for c in MARKOV_ORDERS):.4f}")
     print(f"RESULT sample256_ms={sample_wall * 1000:.1f}")
-    print(f"RESULT longest_shared_ngram_ms={copy_wall * 1000:.1f}")
+    print(f"RESULT longest_shared_run_ms={copy_wall * 1000:.1f}")
 
 
 if __name__ == "__main__":

@@ -65,10 +65,10 @@ _EPS = 1e-9
 # plumbing
 # ---------------------------------------------------------------------------------------
 def _as_piece(x) -> Piece:
-    """A Piece, or anything :func:`musegen_helpers.audio.to_piece` accepts (tokens, rolls)."""
+    """A Piece, or anything :func:`musegen_helpers.representation.to_piece` accepts (tokens, rolls)."""
     if isinstance(x, Piece):
         return x
-    from .audio import to_piece
+    from .representation import to_piece
 
     return to_piece(x)
 
@@ -341,7 +341,7 @@ def _key_pitch_classes(key: str, leading_tone: bool) -> set[int]:
 
     tonic, scale = parse_scale(key)
     pcs = set(scale_pitch_classes(key))
-    if leading_tone and scale == "natural minor":
+    if leading_tone and scale == "minor":  # the natural minor (music.SCALES)
         pcs.add((tonic + 11) % 12)
     return pcs
 
@@ -945,8 +945,11 @@ def plot_set_comparison(result: SetComparison, ax=None, *, features: Sequence[st
 
 
 # ---------------------------------------------------------------------------------------
-# copying: n-grams shared with the training set
+# copying: runs of tokens shared with the training set
 # ---------------------------------------------------------------------------------------
+# The one copy check of the course (lessons 02, 03, 05, 06). Written with numpy rather than a
+# suffix-array library: nothing in the course's dependencies does it, and polynomial hashes of
+# windows plus a sorted binary search handle a million training tokens in about a second.
 _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible modulo 2**64
 _HASH_INVERSE = np.uint64(pow(int(_HASH_BASE), -1, 2 ** 64))
 
@@ -954,14 +957,17 @@ _HASH_INVERSE = np.uint64(pow(int(_HASH_BASE), -1, 2 ** 64))
 class _HashedTokens:
     """All sequences glued together, with prefix hashes so that the hash of any window
     ``[i, i + n)`` costs O(1): ``(P[i+n] - P[i]) * B**-i`` modulo 2**64 (numpy wraps uint64).
-    Used by :func:`copy_rate`; :func:`longest_shared_run` uses ``ngram.longest_shared_ngram``."""
+    A window never spans two sequences. Used by :func:`copy_rate` and :func:`longest_shared_run`."""
 
     def __init__(self, sequences: Sequence[np.ndarray]):
         sequences = list(sequences)
         lengths = np.array([len(s) for s in sequences], dtype=np.int64)
-        self.tokens = np.concatenate(sequences) if sequences else np.zeros(0, np.int64)
+        self.tokens = np.concatenate(sequences).astype(np.int64) if sequences else np.zeros(0, np.int64)
         self.which = np.repeat(np.arange(len(sequences)), lengths)
+        self.first = np.cumsum(lengths) - lengths          # where each sequence starts in ``tokens``
         total = len(self.tokens)
+        # tokens from each position to the end of its sequence: a window of n fits where room >= n
+        self.room = (self.first + lengths)[self.which] - np.arange(total)
         # powers[k] = B**k and inverse_powers[k] = B**-k, modulo 2**64 (uint64 products wrap)
         powers = np.ones(total, dtype=np.uint64)
         self.inverse_powers = np.ones(total, dtype=np.uint64)
@@ -970,16 +976,22 @@ class _HashedTokens:
             self.inverse_powers[1:] = np.cumprod(np.full(total - 1, _HASH_INVERSE, dtype=np.uint64))
         # tokens + 1 so that token 0 (a low C) still changes the hash
         self.prefix = np.zeros(total + 1, dtype=np.uint64)
-        self.prefix[1:] = np.cumsum((self.tokens.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            self.prefix[1:] = np.cumsum((self.tokens.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64)
+
+    def starts(self, n: int) -> np.ndarray:
+        """Start (index into ``tokens``) of every length-``n`` window that lies inside one sequence."""
+        if n < 1:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(self.room >= n)
+
+    def hashes(self, starts: np.ndarray, n: int) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return (self.prefix[starts + n] - self.prefix[starts]) * self.inverse_powers[starts]
 
     def windows(self, n: int) -> np.ndarray:
         """Hashes of every length-``n`` window that lies inside one sequence."""
-        total = len(self.tokens)
-        if n < 1 or total < n:
-            return np.zeros(0, np.uint64)
-        starts = np.arange(total - n + 1)
-        starts = starts[self.which[starts] == self.which[starts + n - 1]]
-        return (self.prefix[starts + n] - self.prefix[starts]) * self.inverse_powers[starts]
+        return self.hashes(self.starts(n), n)
 
 
 def _member(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
@@ -997,10 +1009,11 @@ class SharedRun:
     """The longest stretch of tokens a generated sequence shares with the training set.
 
     Attributes:
-        length: its length in tokens (steps: 16 = one bar of 4/4 on the 16th-note grid).
+        length: its length in tokens (steps: 16 = one bar of 4/4 on the 16th-note grid; notes
+            when the tokens are whole notes, as in lesson 02).
         training_index: which training sequence holds it (the nearest training piece), or None.
-        training_start: where it starts in that training sequence (step), or None.
-        generated_start: where it starts in the generated sequence (step), or None.
+        training_start: where it starts in that training sequence (token index), or None.
+        generated_start: where it starts in the generated sequence (token index), or None.
         tokens: the shared tokens.
     """
 
@@ -1011,32 +1024,68 @@ class SharedRun:
     tokens: tuple[int, ...]
 
 
+def _shared_at(train: _HashedTokens, gen: _HashedTokens, n: int):
+    """``(training position, generated position)`` of the first length-``n`` run the two share
+    (checked token by token after the hashes agree), or None."""
+    t_starts, g_starts = train.starts(n), gen.starts(n)
+    if not len(t_starts) or not len(g_starts):
+        return None
+    g_hash = gen.hashes(g_starts, n)
+    t_hash = train.hashes(t_starts, n)
+    hit = _member(t_hash, g_hash)
+    for ts, h in zip(t_starts[hit], t_hash[hit]):
+        for gs in g_starts[g_hash == h]:
+            if np.array_equal(train.tokens[ts:ts + n], gen.tokens[gs:gs + n]):
+                return int(ts), int(gs)
+    return None
+
+
 def longest_shared_run(generated_tokens, training_token_sequences) -> SharedRun:
-    """Find the longest run of tokens that a generated sequence copies from the training set.
+    """Find the longest run of consecutive tokens that a generated sequence copies, in the same
+    order, from one training sequence — the nearest-neighbour copy check.
 
-    ``generated_tokens``: one token sequence (or a Piece, encoded with ``melody_to_tokens``);
-    ``training_token_sequences``: a list of them (or of Pieces). The search is
-    :func:`musegen_helpers.ngram.longest_shared_ngram` (binary search over the length with
-    rolling hashes, each hit checked token by token); this adds where the run sits in the
-    generated sequence and the tokens themselves. A real tune shares a few beats with others
-    (a scale, a cadence); a run of several bars means the model is reciting its training data.
+    A real tune shares a few beats with others (a scale, a cadence); a run of several bars means
+    the model is reciting its training data. Runs never span two training sequences. Any whole-
+    number tokens work: lesson 01's event tokens, or lesson 02's whole-note tokens. The search is
+    a binary search over the run's length; at each length the hashes of all windows are compared
+    (sorted binary search), and a hit is checked token by token. About a second for a tune
+    against 2 million training tokens (``python -m benchmarks metrics``).
+
+    Args:
+        generated_tokens: one token sequence (or a Piece, encoded with ``melody_to_tokens``).
+        training_token_sequences: a list of token sequences (or of Pieces).
+
+    Returns:
+        :class:`SharedRun`; ``SharedRun(0, None, None, None, ())`` when not even one token is
+        shared. Of several longest runs, the first in training order (then in the generated
+        sequence) is reported.
+
+    Raises:
+        ValueError: when more than one generated sequence is given.
+
+    Lesson: 02_rule_based, 03_lstm, 05_evaluation
     """
-    from .ngram import longest_shared_ngram
-
     generated = _sequences(generated_tokens)
     if len(generated) != 1:
         raise ValueError(f"pass one generated sequence (got {len(generated)}); call longest_shared_run "
                          "once per generated piece.")
-    gen = generated[0]
     training = _sequences(training_token_sequences)
-    found = longest_shared_ngram(gen, training)
-    if found.length <= 0:
+    gen, train = _HashedTokens(generated), _HashedTokens(training)
+    lo, found = 0, None                      # lo: a length known to be shared
+    hi = min(len(gen.tokens), max((len(t) for t in training), default=0))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        hit = _shared_at(train, gen, mid)
+        if hit is None:
+            hi = mid - 1
+        else:
+            lo, found = mid, hit
+    if found is None:
         return SharedRun(0, None, None, None, ())
-    run = training[found.tune][found.position:found.position + found.length]
-    windows = np.lib.stride_tricks.sliding_window_view(gen, found.length)
-    generated_start = int(np.flatnonzero((windows == run).all(axis=1))[0])
-    return SharedRun(int(found.length), int(found.tune), int(found.position), generated_start,
-                     tuple(int(t) for t in run))
+    ts, gs = found
+    index = int(train.which[ts])
+    return SharedRun(int(lo), index, int(ts - train.first[index]), gs,
+                     tuple(int(t) for t in gen.tokens[gs:gs + lo]))
 
 
 def copy_rate(generated, training, n: int = 32) -> float:
@@ -1142,3 +1191,128 @@ def plot_scoreboard(board: Scoreboard, ax=None, *, figsize=None):
     fig.colorbar(image, ax=ax, fraction=0.03)
     fig.tight_layout()
     return fig, ax
+
+
+# ---------------------------------------------------------------------------------------
+# bars: MuseGAN's bar metrics, and variety across a set of pieces (mode collapse)
+# ---------------------------------------------------------------------------------------
+__all__ += ["used_pitch_classes", "qualified_note_rate", "empty_bar_rate", "unique_fraction", "diversity"]
+
+
+def _bars_sounding(piece: Piece, until: float | None = None) -> tuple[list, dict[int, list[Note]]]:
+    """The piece's bars (:meth:`Piece.bars` up to ``until``) and, per bar number, the notes that
+    sound in it (a note held over a bar line sounds in both bars)."""
+    bar_map = BarMap(piece, until)
+    sounding: dict[int, list[Note]] = {}
+    for n in piece.notes:
+        bar = bar_map.bar(n.start)
+        while True:
+            sounding.setdefault(bar.number, []).append(n)
+            if bar.end >= n.end - _EPS:
+                break
+            bar = bar_map.bar(bar.end)
+    listed = piece.bars(until) if until is not None else bar_map.bars
+    return listed, sounding
+
+
+def used_pitch_classes(piece: Piece) -> float:
+    """UPC: the number of pitch classes (0–12) sounding in a bar, averaged over the bars where
+    anything sounds.
+
+    ``UPC = mean over non-empty bars b of |{pitch % 12 : a note sounds in b}|``; bars are the
+    piece's own (:meth:`Piece.bars`), a note held over a bar line counts in both bars, drums are
+    left out. Bach's chorale bars use about 7 (a scale's worth); random notes use nearly 12, a
+    single repeated note 1. ``nan`` without notes. (:func:`n_pitch_classes_used` counts the
+    whole piece.) Source: Dong et al., "MuseGAN", AAAI 2018 (UPC).
+
+    Lesson: 04_gan
+    """
+    piece = _as_piece(piece)
+    _, sounding = _bars_sounding(piece.pitched())
+    counts = [len({n.pitch % 12 for n in notes}) for notes in sounding.values()]
+    return float(np.mean(counts)) if counts else math.nan
+
+
+def qualified_note_rate(piece: Piece, min_duration: float = 0.75) -> float:
+    """QN: the share of notes at least ``min_duration`` quarter notes long.
+
+    ``QN = #notes with duration >= min_duration / #notes`` (drums left out). Many short
+    fragments mean a generator "flickers" instead of holding notes. MuseGAN counts notes of 3 or
+    more of its 24 steps per beat (a 32nd note); the default here, 0.75 (three sixteenths, a
+    dotted eighth), is stricter, so Bach's chorale bars cut at bar lines score about 0.6: compare
+    with real music, not with 1. ``nan`` without notes. Source: Dong et al., "MuseGAN", AAAI 2018 (QN).
+
+    Lesson: 04_gan
+    """
+    durations = np.array([n.duration for n in _pitched(_as_piece(piece))])
+    return float(np.mean(durations >= min_duration - _EPS)) if durations.size else math.nan
+
+
+def empty_bar_rate(piece: Piece, until: float | None = None) -> float:
+    """EB: the share of bars in which no note sounds.
+
+    ``EB = #bars with no sounding note / #bars`` over :meth:`Piece.bars` up to ``until``
+    (quarter notes). A Piece ends where its last note ends, so give ``until`` when the music
+    ends in silence (e.g. ``4.0 * n`` for ``n`` bars of 4/4). A note held over a bar line fills
+    both bars; drums count. Source: Dong et al., "MuseGAN", AAAI 2018 (EB).
+
+    Lesson: 04_gan
+    """
+    bars, sounding = _bars_sounding(_as_piece(piece), until)
+    return 1.0 - sum(bar.number in sounding for bar in bars) / len(bars)
+
+
+def _note_set(piece: Piece) -> tuple:
+    return tuple(sorted((round(n.start, 6), n.pitch, round(n.duration, 6)) for n in _pitched(piece)))
+
+
+def unique_fraction(pieces: Sequence[Piece]) -> float:
+    """The share of different pieces in a set: ``#distinct pieces / #pieces``.
+
+    Two pieces are the same when they hold the same notes (start, pitch, duration; velocity and
+    part ignored); all empty pieces are one. 1.0 = all different, ``1/n`` = one piece repeated —
+    mode collapse. A coarse test: copies that differ in one note all count as different (see
+    :func:`diversity`). ``nan`` for an empty set. Source: counting duplicate samples, the first
+    check for GAN mode collapse (Arora & Zhang, "Do GANs learn the distribution?", 2017, count
+    duplicates among generated samples).
+
+    Lesson: 04_gan
+    """
+    sets = [_note_set(_as_piece(p)) for p in pieces]
+    return len(set(sets)) / len(sets) if sets else math.nan
+
+
+def diversity(pieces: Sequence[Piece], pairs: int = 2000, seed: int = 0, resolution: int = 4) -> float:
+    """Mean Jaccard distance between random pairs of pieces: ``1 - |A ∩ B| / |A ∪ B|``, where ``A``
+    and ``B`` are the (time step, pitch) cells where each piece sounds a note on a grid of
+    ``resolution`` steps per quarter note (4 = sixteenths).
+
+    0 = every pair the same, 1 = no pair shares a sounding cell; two empty pieces count as the
+    same. A finer test of mode collapse than :func:`unique_fraction`: copies of one bar with a
+    few cells flickering are all "unique", yet their pairs differ in few cells. ``pairs`` random
+    pairs of two different pieces are drawn with ``seed``. Compare with real music (Bach's chorale
+    bars: about 0.9). Source: the Jaccard distance (Jaccard 1912) of piano-roll cells; pairwise
+    distances within one set, as MGEval's intra-set distances (Yang & Lerch 2020).
+
+    Raises:
+        ValueError: fewer than two pieces.
+
+    Lesson: 04_gan
+    """
+    pieces = [_as_piece(p) for p in pieces]
+    if len(pieces) < 2:
+        raise ValueError(f"diversity compares pairs of pieces: give at least two, got {len(pieces)}.")
+    res = _check_resolution(resolution)
+    steps = [_time_steps(_pitched(p), res) for p in pieces]
+    length = max([end for s in steps for _, end, _ in s], default=0) or 1
+    rolls = np.zeros((len(pieces), length, 128), dtype=bool)
+    for k, s in enumerate(steps):
+        for start, end, pitch in s:
+            rolls[k, start:end, pitch] = True
+    rolls = rolls.reshape(len(pieces), -1)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, len(pieces), int(pairs))
+    j = (i + rng.integers(1, len(pieces), int(pairs))) % len(pieces)   # never a piece with itself
+    inter = (rolls[i] & rolls[j]).sum(axis=1)
+    union = (rolls[i] | rolls[j]).sum(axis=1)
+    return float(np.mean(np.where(union > 0, 1.0 - inter / np.maximum(union, 1), 0.0)))

@@ -1,11 +1,15 @@
 """Markov chains and n-gram models over event tokens: count, sample, score.
 
 A melody is a sequence of event tokens (``0–127`` a new note of that MIDI pitch, ``HOLD``,
-``REST``, ``END``; see :mod:`musegen_helpers.representation`), one token per grid step. An
-n-gram model predicts the next token from the ``n - 1`` tokens before it:
+``REST``, ``END``; see :mod:`musegen_helpers.representation`), one token per grid step.
+
+**Order.** Every model here takes ``order`` in the n-gram sense: a model of order *n* predicts
+the next token from the *n − 1* tokens before it (``context_length = order - 1``). Order 1 is
+the unigram (no context), order 2 the bigram — what a Markov-chain textbook calls a chain "of
+order 1" — order 3 the trigram. One meaning for every class:
 
 * :class:`MarkovChain` — the textbook chain: next-token frequencies after each context,
-  optionally with add-k smoothing. ``MarkovChain(order=2)`` looks at the 2 previous tokens.
+  optionally with add-k smoothing. ``MarkovChain(order=3)`` looks at the 2 previous tokens.
 * :class:`KneserNey` — interpolated modified Kneser–Ney smoothing (Chen & Goodman 1998), the
   strongest classic n-gram model and lesson 03's baseline for the LSTM. ``KneserNey(order=8)`` is
   an 8-gram: it looks at 7 previous tokens. Any order up to 32 fits in seconds.
@@ -16,23 +20,23 @@ Every tune is read from its own start: the context before the first token is pad
 beginning-of-tune symbol ``BOS`` (it is never predicted), and ``END`` is predicted like any
 other token when the tunes contain it. All models give
 
-* ``log2_prob_sequences(tunes)`` — per-token log2 probabilities, so an n-gram and an LSTM can
-  be compared on exactly the same tokens with :func:`bits_per_token`;
+* ``log2_probs(tunes)`` and ``name`` — the scoring protocol of :mod:`musegen_helpers.scoring`, so
+  ``scoring.bits_per_token(model, tunes)`` compares an n-gram with an LSTM on the same tokens;
 * ``next_token_probs(context)`` — the distribution over the vocabulary after a context;
 * ``sample(length, seed, primer, temperature, top_k, top_p, mask)`` — a new tune, drawn with
   :func:`musegen_helpers.sampling.sample`; the same seed gives the same notes.
 
-:func:`longest_shared_ngram` finds the longest passage a generated tune copies from the
-training tunes — high-order models copy.
+How much a sample copies from the training tunes is measured by
+:func:`musegen_helpers.metrics.longest_shared_run` (high orders copy).
 
-Lesson: 02_rule_based (Markov chains), 03_lstm (Kneser–Ney baseline), 05_evaluation (copying)
+Lesson: 02_rule_based (Markov chains), 03_lstm (Kneser–Ney baseline), 05_evaluation
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -41,8 +45,7 @@ from .errors import LimitError
 from .representation import END, VOCAB_SIZE
 
 __all__ = [
-    "BOS", "MAX_ORDER", "MAX_SAMPLE_STEPS", "MarkovChain", "KneserNey", "WittenBell", "bits_per_token",
-    "best_kneser_ney", "longest_shared_ngram", "SharedNGram",
+    "BOS", "MAX_ORDER", "MAX_SAMPLE_STEPS", "MarkovChain", "KneserNey", "WittenBell", "best_kneser_ney",
 ]
 
 BOS = VOCAB_SIZE  # beginning-of-tune padding symbol: appears in contexts only, never predicted
@@ -512,8 +515,10 @@ class _Counts:
 class _TokenModel:
     """What every n-gram model shares: fitting, scoring, next-token distributions, sampling."""
 
+    order: int             # n of the n-gram: the model looks at order - 1 previous tokens
+    context_length: int    # order - 1
     vocab_size: int
-    context_length: int
+    _label: str            # the model's family, for ``name``
     _counts: _Counts | None = None
 
     def _check_fitted(self):
@@ -526,11 +531,24 @@ class _TokenModel:
     def _adjusted_below(self) -> int:
         return 0
 
-    def log2_prob_sequences(self, sequences) -> list[np.ndarray]:
-        """log2 probability of every token of every tune, each tune read from its own start.
+    @property
+    def name(self) -> str:
+        """A short label for tables, e.g. ``'Kneser-Ney 8-gram'`` (the scoring protocol's ``name``)."""
+        return f"{self._label} {self.order}-gram"
 
-        Returns one float array per tune (same length as the tune): ``log2 P(token_i | tokens
-        before it)``. Use :func:`bits_per_token` for the average.
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(order={self.order})  # {self.name}: "
+                f"looks at {self.context_length} previous tokens")
+
+    def log2_probs(self, sequences) -> list[np.ndarray]:
+        """log2 probability of every token of every tune, each tune read from its own start (the
+        scoring protocol of :mod:`musegen_helpers.scoring`).
+
+        Returns one float array per tune, of shape ``(len(tune),)``: ``log2 P(token_i | tokens
+        before it)`` in bits, ``-inf`` for probability 0. ``scoring.bits_per_token`` averages them.
+
+        Raises:
+            ValueError: not fitted yet, or a token outside the vocabulary.
         """
         self._check_fitted()
         tunes = _as_tunes(sequences, self.vocab_size)
@@ -554,7 +572,7 @@ class _TokenModel:
 
     def log_prob(self, tokens) -> float:
         """Natural log of the probability of one whole tune (read from its start)."""
-        return float(np.sum(self.log2_prob_sequences([tokens])[0]) * math.log(2))
+        return float(np.sum(self.log2_probs([tokens])[0]) * math.log(2))
 
     def sample(self, length: int = 256, seed=None, primer=(), temperature: float = 1.0,
                top_k: int | None = None, top_p: float | None = None, mask=None,
@@ -578,7 +596,7 @@ class _TokenModel:
             raise LimitError(f"length={int(length)} tokens is over the limit of {MAX_SAMPLE_STEPS} (about "
                              f"{MAX_SAMPLE_STEPS // 16} bars of 4/4); sample shorter tunes, or raise "
                              "musegen_helpers.ngram.MAX_SAMPLE_STEPS if you really mean it.")
-        rng = _sampling._as_rng(seed)
+        rng = _sampling.as_rng(seed)
         tune = list(_as_tunes([primer], self.vocab_size, "primer")[0])
         for _ in range(int(length)):
             probs = self.next_token_probs(tune)
@@ -590,7 +608,8 @@ class _TokenModel:
 
 
 class MarkovChain(_TokenModel):
-    """A Markov chain over tokens: the next token depends on the ``order`` tokens before it.
+    """A Markov chain over tokens: an n-gram model of order ``order`` that predicts the next token
+    from the ``order - 1`` tokens before it, by counting.
 
     ``P(w | context) = (count(context, w) + add_k) / (count(context) + add_k * vocab_size)``.
     With ``add_k=0`` this is the maximum-likelihood chain: it only ever plays what followed
@@ -598,26 +617,38 @@ class MarkovChain(_TokenModel):
     probability 0 (infinite bits). A context never seen in training falls back to the longest
     ending of it that was seen (so the chain can always continue).
 
-    Note: a Markov chain of order k is an n-gram model with n = k + 1 (order 1 = bigram).
+    ``order`` means the same as for :class:`KneserNey`: ``MarkovChain(order=2)`` is the bigram, a
+    chain that looks at one previous token (a "first-order" chain in Markov's counting; a chain
+    that looks at k tokens is ``MarkovChain(order=k + 1)``).
+
+    Args:
+        order: n of the n-gram, 1–32 (1 = no context, 2 = the previous token, ...).
+        add_k: count added to every token after every context (0 = no smoothing).
+        vocab_size: number of different tokens (131 event tokens by default; lesson 02 also
+            uses its own vocabulary of whole notes).
 
     Lesson: 02_rule_based
     """
 
-    def __init__(self, order: int = 1, add_k: float = 0.0, vocab_size: int = VOCAB_SIZE):
-        if isinstance(order, bool) or not isinstance(order, numbers.Integral) or not 0 <= order < MAX_ORDER:
-            raise ValueError(f"a Markov chain's order is how many previous tokens it looks at: a whole number "
-                             f"0–{MAX_ORDER - 1}, got {order!r}.")
+    _label = "Markov chain"
+
+    def __init__(self, order: int = 2, add_k: float = 0.0, vocab_size: int = VOCAB_SIZE):
+        self.order = _check_ngram_order(order, markov=True)
+        self.context_length = self.order - 1
         if not isinstance(add_k, numbers.Real) or not add_k >= 0:
             raise ValueError(f"add_k must be a number >= 0 (0 = no smoothing), got {add_k!r}.")
-        self.order = int(order)
-        self.context_length = int(order)
         self.add_k = float(add_k)
         self.vocab_size = int(vocab_size)
         self._counts = None
 
+    @property
+    def name(self) -> str:
+        smoothing = f", add-k {self.add_k:g}" if self.add_k else ""
+        return f"Markov chain {self.order}-gram{smoothing}"
+
     def fit(self, sequences) -> "MarkovChain":
-        """Count which token follows each context of ``order`` tokens in the training tunes."""
-        self._counts = _Counts(_as_tunes(sequences, self.vocab_size), self.order, False, self.vocab_size)
+        """Count which token follows each context of ``order - 1`` tokens in the training tunes."""
+        self._counts = _Counts(_as_tunes(sequences, self.vocab_size), self.context_length, False, self.vocab_size)
         return self
 
     def _probs(self, n, per_level):
@@ -631,12 +662,12 @@ class MarkovChain(_TokenModel):
         """The chain as a table: ``{context: {next token: probability}}`` for every context seen
         at least ``min_count`` times in training (maximum-likelihood, without add-k).
 
-        Contexts are tuples of ``order`` tokens, oldest first; ``BOS`` marks "before the tune
-        started". With order 1 this is the classic note-to-note transition table.
+        Contexts are tuples of ``order - 1`` tokens, oldest first; ``BOS`` marks "before the tune
+        started". With order 2 (the bigram) this is the classic note-to-note transition table.
         """
         self._check_fitted()
         c = self._counts
-        k = self.order
+        k = self.context_length
         rows = np.stack([c.x[c.tpos - d] for d in range(k + 1)][::-1], axis=1).astype(np.int64)
         grams, counts = np.unique(rows, axis=0, return_counts=True)
         table: dict[tuple[int, ...], dict[int, float]] = {}
@@ -661,6 +692,8 @@ class WittenBell(_TokenModel):
     Lesson: 03_lstm
     """
 
+    _label = "Witten-Bell"
+
     def __init__(self, order: int = 3, vocab_size: int = VOCAB_SIZE):
         self.order = _check_ngram_order(order)
         self.context_length = self.order - 1
@@ -678,10 +711,12 @@ class WittenBell(_TokenModel):
         return p
 
 
-def _check_ngram_order(order) -> int:
+def _check_ngram_order(order, markov: bool = False) -> int:
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or not 1 <= order <= MAX_ORDER:
-        raise ValueError(f"an n-gram order is a whole number 1–{MAX_ORDER} (1 = unigram, 3 = trigram: the "
-                         f"next token given the 2 before it), got {order!r}.")
+        hint = (" A chain that looks at k previous tokens is MarkovChain(order=k + 1): order 0 is gone, "
+                "order 1 looks at no previous token.") if markov else ""
+        raise ValueError(f"an n-gram order is a whole number 1–{MAX_ORDER}: order n predicts the next token from "
+                         f"the n − 1 tokens before it (1 = unigram, 2 = bigram, 3 = trigram), got {order!r}.{hint}")
     return int(order)
 
 
@@ -729,6 +764,8 @@ class KneserNey(_TokenModel):
 
     Lesson: 03_lstm
     """
+
+    _label = "Kneser-Ney"
 
     def __init__(self, order: int = 8, discounts="modified", vocab_size: int = VOCAB_SIZE):
         self.order = _check_ngram_order(order)
@@ -884,43 +921,8 @@ def _tune_discounts(cache, estimated: np.ndarray, order: int, vocab_size: int, m
 
 
 # ---------------------------------------------------------------------------------------
-# Scoring and model selection
+# Model selection
 # ---------------------------------------------------------------------------------------
-def bits_per_token(model, sequences, mask=None) -> float:
-    """Average ``-log2 P(token | tokens before it)`` over the tokens of ``sequences``: how many
-    bits (yes/no questions) the model needs per grid step. Lower is better; 0 = certain.
-
-    Args:
-        model: anything with ``log2_prob_sequences(tunes) -> list of arrays`` (n-gram models here,
-            the LSTM of lesson 03).
-        sequences: list of token arrays, each scored from its own start.
-        mask: only score some tokens: a list of boolean arrays (one per tune), or a function of a
-            tune's tokens, e.g. ``representation.is_onset_token`` to score note starts and rests only.
-
-    Returns:
-        bits per scored token (``inf`` when a scored token has probability 0).
-    """
-    tunes = list(sequences)
-    logs = model.log2_prob_sequences(tunes)
-    if len(logs) != len(tunes):
-        raise ValueError(f"the model scored {len(logs)} tunes but {len(tunes)} were given.")
-    picked = []
-    for i, (tokens, lp) in enumerate(zip(tunes, logs)):
-        lp = np.asarray(lp, dtype=np.float64)
-        if len(lp) != len(tokens):
-            raise ValueError(f"the model gave {len(lp)} log-probabilities for tune {i} of {len(tokens)} tokens.")
-        if mask is not None:
-            m = mask(np.asarray(tokens)) if callable(mask) else np.asarray(mask[i])
-            if m.shape != lp.shape:
-                raise ValueError(f"the mask of tune {i} has shape {m.shape}, the tune has {len(lp)} tokens.")
-            lp = lp[m.astype(bool)]
-        picked.append(lp)
-    allp = np.concatenate(picked) if picked else np.zeros(0)
-    if len(allp) == 0:
-        raise ValueError("there is no token to score (empty tunes, or the mask selects nothing).")
-    return float(-np.mean(allp))
-
-
 def best_kneser_ney(train, valid, orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32),
                     tune: bool = True) -> KneserNey:
     """Fit Kneser–Ney models of several orders and keep the one with the fewest validation
@@ -959,99 +961,3 @@ def best_kneser_ney(train, valid, orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 
     model.validation_bits_ = scores[best]
     model.validation_by_order_ = scores
     return model
-
-
-# ---------------------------------------------------------------------------------------
-# Copy detection
-# ---------------------------------------------------------------------------------------
-class SharedNGram(NamedTuple):
-    """The longest run of tokens a generated tune shares with a training tune."""
-    length: int      # tokens (grid steps)
-    tune: int        # index of the training tune (-1 when nothing is shared)
-    position: int    # where the run starts in that training tune (token index)
-
-
-_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so it has an inverse modulo 2**64
-
-
-def _prefix_hashes(x: np.ndarray):
-    """Polynomial hashes modulo 2**64: the hash of x[i:j] is (H[j] - H[i]) * inv_pow[i]."""
-    n = len(x)
-    pows = np.ones(n + 1, dtype=np.uint64)
-    inv = np.ones(n + 1, dtype=np.uint64)
-    inv_base = np.uint64(pow(int(_HASH_BASE), -1, 2**64))
-    with np.errstate(over="ignore"):
-        # powers by repeated squaring blocks: cumulative product with wrap-around
-        pows[1:] = _HASH_BASE
-        pows = np.cumprod(pows, dtype=np.uint64)
-        inv[1:] = inv_base
-        inv = np.cumprod(inv, dtype=np.uint64)
-        terms = (x.astype(np.uint64) + np.uint64(1)) * pows[:n]
-        h = np.zeros(n + 1, dtype=np.uint64)
-        h[1:] = np.cumsum(terms, dtype=np.uint64)
-    return h, inv
-
-
-def _window_hashes(h, inv, starts, length):
-    with np.errstate(over="ignore"):
-        return (h[starts + length] - h[starts]) * inv[starts]
-
-
-def longest_shared_ngram(generated_tokens, training_sequences) -> SharedNGram:
-    """The longest run of consecutive tokens of ``generated_tokens`` that also occurs, in the
-    same order, inside one training tune: a long shared run means the model copied.
-
-    Runs never span two training tunes. Fast enough for ~1 M training tokens: a binary search
-    on the length, each step comparing rolling hashes of all windows (then checked exactly).
-
-    Returns:
-        ``SharedNGram(length, tune, position)``; ``(0, -1, -1)`` when not even one token is shared.
-
-    Lesson: 05_evaluation
-    """
-    gen = np.asarray(generated_tokens, dtype=np.int64).ravel()
-    tunes = [np.asarray(t, dtype=np.int64).ravel() for t in training_sequences]
-    if len(gen) == 0 or not tunes:
-        return SharedNGram(0, -1, -1)
-    lengths = np.array([len(t) for t in tunes], dtype=np.int64)
-    train = np.concatenate(tunes) if tunes else np.zeros(0, np.int64)
-    if len(train) == 0:
-        return SharedNGram(0, -1, -1)
-    tune_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    tune_of = np.repeat(np.arange(len(tunes)), lengths)
-    room = tune_start[tune_of] + lengths[tune_of] - np.arange(len(train))  # tokens left in the tune
-    ht, it = _prefix_hashes(train)
-    hg, ig = _prefix_hashes(gen)
-
-    def find(length):
-        """(train start, gen start) of a verified shared run of this length, or None."""
-        t_starts = np.flatnonzero(room >= length)
-        g_starts = np.arange(len(gen) - length + 1)
-        if len(t_starts) == 0 or len(g_starts) == 0:
-            return None
-        th = _window_hashes(ht, it, t_starts, length)
-        gh = _window_hashes(hg, ig, g_starts, length)
-        sorted_gh = np.sort(gh)
-        where = np.minimum(np.searchsorted(sorted_gh, th), len(sorted_gh) - 1)
-        hit = sorted_gh[where] == th
-        for ts in t_starts[hit][:50]:
-            target = _window_hashes(ht, it, np.array([ts]), length)[0]
-            for gs in g_starts[gh == target]:
-                if np.array_equal(train[ts:ts + length], gen[gs:gs + length]):
-                    return int(ts), int(gs)
-        return None
-
-    lo, hi = 0, len(gen)  # lo: a length known to be shared; hi: upper bound
-    found = None
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        f = find(mid)
-        if f is not None:
-            lo, found = mid, f
-        else:
-            hi = mid - 1
-    if found is None:
-        return SharedNGram(0, -1, -1)
-    ts, _ = found
-    tune = int(tune_of[ts])
-    return SharedNGram(int(lo), tune, int(ts - tune_start[tune]))

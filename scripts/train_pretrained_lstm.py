@@ -58,16 +58,16 @@ def kneser_ney_baseline(tokens: dict) -> dict:
     """The n-gram the LSTM must beat: Kneser-Ney of the order (1..32) that scores best on the
     validation tunes, scored on the same test tokens as the LSTM (each tune + END, from its start)."""
     from musegen_helpers import ngram
-    from musegen_helpers.representation import END, is_onset_token
+    from musegen_helpers.scoring import bits_per_token, with_end
 
-    with_end = {s: [np.append(t, END) for t in v] for s, v in tokens.items()}
+    tunes = {s: with_end(v) for s, v in tokens.items()}
     started = time.time()
-    kn = ngram.best_kneser_ney(with_end["train"], with_end["valid"], orders=range(1, ngram.MAX_ORDER + 1))
+    kn = ngram.best_kneser_ney(tunes["train"], tunes["valid"], orders=range(1, ngram.MAX_ORDER + 1))
     return {"model": "musegen_helpers.ngram.best_kneser_ney, orders 1-32, chosen on validation",
             "order": kn.order,
             "valid_bits_per_token": round(float(kn.validation_bits_), 5),
-            "test_bits_per_token": round(ngram.bits_per_token(kn, with_end["test"]), 5),
-            "test_onset_bits_per_token": round(ngram.bits_per_token(kn, with_end["test"], mask=is_onset_token), 5),
+            "test_bits_per_token": round(bits_per_token(kn, tunes["test"]), 5),
+            "test_onset_bits_per_token": round(bits_per_token(kn, tunes["test"], onsets_only=True), 5),
             "fit_seconds": round(time.time() - started, 1)}
 
 
@@ -124,9 +124,12 @@ def main(argv=None) -> dict:
     train_seconds = time.time() - started
 
     to_bits = lambda xs: [round(float(x) / math.log(2), 5) for x in xs]  # noqa: E731
-    valid_bits = lstm.bits_per_token(model, tokens["valid"])
-    test_bits = lstm.bits_per_token(model, tokens["test"])
-    test_onset_bits = lstm.bits_per_token(model, tokens["test"], onsets_only=True)
+    from musegen_helpers.scoring import bits_per_token, with_end
+
+    scorer = lstm.LSTMScorer(model)   # each tune + END, from its start: the n-gram's tokens
+    valid_bits = bits_per_token(scorer, with_end(tokens["valid"]))
+    test_bits = bits_per_token(scorer, with_end(tokens["test"]))
+    test_onset_bits = bits_per_token(scorer, with_end(tokens["test"]), onsets_only=True)
     losses = history.history
     best_epoch = int(np.argmin(losses["val_loss"])) + 1
     lstm.save_model(model, out, overwrite=args.overwrite)

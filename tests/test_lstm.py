@@ -17,6 +17,7 @@ from musegen_helpers.errors import LimitError  # noqa: E402
 from musegen_helpers.models import lstm  # noqa: E402
 from musegen_helpers.representation import END, HOLD, REST, VOCAB_SIZE, is_onset_token  # noqa: E402
 from musegen_helpers.sampling import key_mask  # noqa: E402
+from musegen_helpers.scoring import bits_per_token, with_end  # noqa: E402
 
 TUNE = np.array([67, HOLD, 69, HOLD, 71, HOLD, HOLD, HOLD, 72, HOLD, 71, 69, REST, HOLD, 67, HOLD], np.int32)
 
@@ -179,6 +180,22 @@ def test_bad_sampling_settings_are_explained(sampler, kwargs, words):
         sampler.generate(**{"length": 8, **kwargs})
 
 
+def test_a_conditioned_model_is_scored_under_its_condition():
+    model = lstm.build_melody_model(embedding_dim=8, units=12, n_conditions=3, seed=1)
+    tunes = [TUNE[:5], TUNE[:3]]
+    for condition in (0, 2):
+        logps = lstm.LSTMScorer(model, condition=condition).log2_probs(tunes)
+        by_hand = [math.log2(lstm.next_token_probabilities(model, TUNE[:i], condition=condition)[TUNE[i]])
+                   for i in range(5)]
+        np.testing.assert_allclose(logps[0], by_hand, atol=1e-5)
+    mixed = lstm.LSTMScorer(model, condition=[0, 2]).log2_probs(tunes)
+    np.testing.assert_allclose(mixed[1], lstm.LSTMScorer(model, condition=2).log2_probs(tunes)[1], atol=1e-6)
+    with pytest.raises(ValueError, match="conditioned"):
+        lstm.LSTMScorer(model)
+    with pytest.raises(ValueError, match="one per tune"):
+        lstm.LSTMScorer(model, condition=[0]).log2_probs(tunes)
+
+
 def test_conditioned_model_samples_match_predict_for_each_condition():
     model = lstm.build_melody_model(embedding_dim=8, units=12, n_conditions=3, seed=1)
     s = lstm.MelodySampler(model)
@@ -204,34 +221,40 @@ def test_training_on_one_phrase_learns_to_continue_it():
     np.testing.assert_array_equal(out, phrase[8:24])
 
 
-def test_bits_per_token_is_the_mean_surprise_of_each_token(small_model):
-    tunes = [TUNE, TUNE[:6]]
-    logps = lstm.log2_prob_sequences(small_model, tunes)
+def test_the_scorer_gives_each_token_its_probability_given_the_tune_before_it(small_model):
+    tunes = with_end([TUNE, TUNE[:6]])
+    scorer = lstm.LSTMScorer(small_model)
+    logps = scorer.log2_probs(tunes)
     assert [len(lp) for lp in logps] == [len(TUNE) + 1, 7]
-    # the first token of a tune is scored from the start marker alone
+    # the first token of a tune is scored from the start marker alone (model.predict, no batching)
     first = lstm.next_token_probabilities(small_model, [])[TUNE[0]]
     assert math.isclose(logps[0][0], math.log2(first), abs_tol=1e-5)
     after = lstm.next_token_probabilities(small_model, TUNE[:3])[TUNE[3]]
     assert math.isclose(logps[0][3], math.log2(after), abs_tol=1e-5)
+    end = lstm.next_token_probabilities(small_model, TUNE)[END]
+    assert math.isclose(logps[0][-1], math.log2(end), abs_tol=1e-5)
     total = -np.concatenate(logps).mean()
-    assert math.isclose(lstm.bits_per_token(small_model, tunes), total, rel_tol=1e-9)
-    onsets = np.concatenate([np.append(is_onset_token(t), False) for t in tunes])
-    assert math.isclose(lstm.bits_per_token(small_model, tunes, onsets_only=True),
-                        -np.concatenate(logps)[onsets].mean(), rel_tol=1e-9)
+    assert math.isclose(bits_per_token(scorer, tunes), total, rel_tol=1e-12)
+    onsets = np.concatenate([is_onset_token(t) for t in tunes])   # END is not an onset
+    assert not onsets[len(TUNE)]
+    assert math.isclose(bits_per_token(scorer, tunes, onsets_only=True), -np.concatenate(logps)[onsets].mean(),
+                        rel_tol=1e-12)
 
 
-def test_scoring_does_not_depend_on_batching_and_matches_the_ngram_protocol(small_model):
-    from musegen_helpers import ngram
-
-    tunes = [TUNE, TUNE[:3], np.zeros(0, np.int32), TUNE[:9]]
-    together = lstm.log2_prob_sequences(small_model, tunes)
-    one_by_one = lstm.log2_prob_sequences(small_model, tunes, max_batch_tokens=8)
-    assert [len(lp) for lp in together] == [17, 4, 1, 10]  # an empty tune still has its END to predict
+def test_scoring_does_not_depend_on_batching(small_model):
+    tunes = [TUNE, TUNE[:3], np.zeros(0, np.int32), TUNE[:9], [END]]
+    together = lstm.LSTMScorer(small_model).log2_probs(tunes)
+    one_by_one = lstm.LSTMScorer(small_model, max_batch_tokens=8).log2_probs(tunes)
+    assert [len(lp) for lp in together] == [16, 3, 0, 9, 1]  # exactly the tokens given
     for a, b in zip(together, one_by_one):
         np.testing.assert_allclose(a, b, atol=1e-6)
-    with_end = [np.append(t, END) for t in tunes]
-    assert math.isclose(ngram.bits_per_token(lstm.LSTMScorer(small_model), with_end),
-                        lstm.bits_per_token(small_model, tunes), rel_tol=1e-9)
+
+
+def test_a_keras_model_alone_is_not_a_scorer(small_model):
+    with pytest.raises(ValueError, match="LSTMScorer"):
+        bits_per_token(small_model, [TUNE])
+    with pytest.raises(ValueError, match="takes no condition"):
+        lstm.LSTMScorer(small_model, condition=1)
 
 
 def test_save_and_load_round_trip_keeps_predictions(small_model, tmp_path):
@@ -265,7 +288,7 @@ def test_pretrained_model_loads_safely_and_writes_music():
     tokens = lstm.MelodySampler(model).generate(64, temperature=0.8, seed=0)
     assert (tokens < 128).sum() >= 4  # it writes notes, not just silence
     # a trained model finds a real tune far less surprising than a uniform guess (7.03 bits)
-    assert lstm.bits_per_token(model, [TUNE]) < 4.0
+    assert bits_per_token(lstm.LSTMScorer(model), with_end([TUNE])) < 4.0
 
 
 def test_legacy_model_is_the_classic_tutorial_model_in_keras_3_form():

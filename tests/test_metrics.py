@@ -465,6 +465,40 @@ def test_longest_shared_run_takes_pieces():
     assert run.length == 16  # four quarter notes on the 16th grid (E F G A)
 
 
+def _longest_shared_by_brute_force(generated, training):
+    best = 0
+    for t in training:
+        for i in range(len(generated)):
+            for j in range(len(t)):
+                k = 0
+                while i + k < len(generated) and j + k < len(t) and generated[i + k] == t[j + k]:
+                    k += 1
+                best = max(best, k)
+    return best
+
+
+def test_longest_shared_run_agrees_with_brute_force_and_never_spans_two_training_tunes():
+    assert M.longest_shared_run([1, 2, 3, 4], [[9, 1, 2], [3, 4, 9], [2, 3]]).length == 2  # never "1 2 3 4"
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        training = [rng.integers(0, 4, rng.integers(0, 15)) for _ in range(rng.integers(1, 5))]
+        generated = rng.integers(0, 4, rng.integers(1, 15))
+        run = M.longest_shared_run(generated, training)
+        assert run.length == _longest_shared_by_brute_force(generated.tolist(), [t.tolist() for t in training])
+        if run.length:
+            source = training[run.training_index]
+            assert source[run.training_start:run.training_start + run.length].tolist() == list(run.tokens)
+            assert generated[run.generated_start:run.generated_start + run.length].tolist() == list(run.tokens)
+
+
+def test_longest_shared_run_works_on_any_whole_number_tokens():
+    # lesson 02 copies whole notes numbered in its own vocabulary, with -1 for a note never seen
+    note_tunes = [np.array([0, 5, 3, 900, 2]), np.array([7, 7, 1])]
+    run = M.longest_shared_run(np.array([-1, 5, 3, 900, -1]), note_tunes)
+    assert (run.length, run.training_index, run.training_start, run.generated_start) == (3, 0, 1, 1)
+    assert run.tokens == (5, 3, 900)
+
+
 def test_copy_rate_matches_counting_ngrams_by_hand():
     rng = np.random.default_rng(7)
     training = [rng.integers(0, 6, 60) for _ in range(10)]

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musegen_helpers.ngram import (BOS, KneserNey, MarkovChain, WittenBell, _estimate_discounts,
-                                   best_kneser_ney, bits_per_token, longest_shared_ngram)
+from musegen_helpers.metrics import longest_shared_run
+from musegen_helpers.ngram import BOS, KneserNey, MarkovChain, WittenBell, _estimate_discounts, best_kneser_ney
 from musegen_helpers.representation import END, HOLD, REST, VOCAB_SIZE, is_onset_token
 from musegen_helpers.sampling import key_mask
+from musegen_helpers.scoring import Scorer, bits_per_token
 
 V = VOCAB_SIZE
 
@@ -121,7 +122,7 @@ def contexts_to_try(tunes, n=12, seed=0):
 @pytest.mark.parametrize("model", [
     *[KneserNey(o) for o in (1, 2, 3, 5, 9)], KneserNey(4, discounts="kn"), KneserNey(3, discounts=0.4),
     *[WittenBell(o) for o in (1, 2, 4, 9)],
-    *[MarkovChain(o) for o in (0, 1, 3)], MarkovChain(2, add_k=0.5),
+    *[MarkovChain(o) for o in (1, 2, 4)], MarkovChain(3, add_k=0.5),
 ])
 def test_next_token_probabilities_sum_to_one_after_any_context(model):
     model.fit(TRAIN)
@@ -141,7 +142,7 @@ def test_kneser_ney_gives_every_token_some_probability():
 def test_scoring_and_next_token_probs_agree_token_by_token():
     model = KneserNey(6).fit(TRAIN, valid=TEST[:10])
     tune = TEST[3]
-    logp = model.log2_prob_sequences([tune])[0]
+    logp = model.log2_probs([tune])[0]
     by_hand = [np.log2(model.next_token_probs(tune[:i])[tune[i]]) for i in range(len(tune))]
     np.testing.assert_allclose(logp, by_hand, rtol=1e-12)
 
@@ -250,33 +251,33 @@ def test_high_order_model_is_nearly_certain_on_a_deterministic_corpus():
     model = KneserNey(8).fit(tunes[:60])
     # every token but the first is fixed by the ones before it
     scored = [t[1:-1] for t in tunes[60:]]
-    mask = [np.r_[False, np.ones(len(t) - 2, bool), False] for t in tunes[60:]]
-    assert bits_per_token(model, tunes[60:], mask=mask) < 0.1
+    logs = [lp[1:-1] for lp in model.log2_probs(tunes[60:])]
+    assert -np.mean(np.concatenate(logs)) < 0.1
     assert len(scored) == 20
 
 
 def test_kneser_ney_beats_add_k_markov_chains_on_held_out_tunes():
     valid, test = TEST[:10], TEST[10:]
-    for context_length in (2, 3):
-        kn = bits_per_token(KneserNey(context_length + 1).fit(TRAIN, valid=valid), test)
+    for order in (3, 4):
+        kn = bits_per_token(KneserNey(order).fit(TRAIN, valid=valid), test)
         for add_k in (0.01, 0.1, 1.0):
-            assert kn < bits_per_token(MarkovChain(context_length, add_k=add_k).fit(TRAIN), test)
+            assert kn < bits_per_token(MarkovChain(order, add_k=add_k).fit(TRAIN), test)
 
 
 def test_unsmoothed_markov_chain_gives_infinite_bits_to_a_new_continuation():
-    model = MarkovChain(1).fit([[60, 62, 64]])
+    model = MarkovChain(2).fit([[60, 62, 64]])
     assert bits_per_token(model, [[60, 64]]) == np.inf
     assert bits_per_token(model, [[60, 62]]) == pytest.approx(0.0)
 
 
 def test_markov_chain_backs_off_to_a_shorter_seen_context():
-    model = MarkovChain(2).fit([[60, 62, 64], [67, 62, 65]])
+    model = MarkovChain(3).fit([[60, 62, 64], [67, 62, 65]])
     p = model.next_token_probs([71, 62])  # (71, 62) never seen; 62 was followed by 64 and 65
     np.testing.assert_allclose(p[[64, 65]], [0.5, 0.5])
 
 
-def test_transition_table_of_a_first_order_chain():
-    table = MarkovChain(1).fit([[60, 62, 60, 64]]).transition_table()
+def test_transition_table_of_a_bigram_chain():
+    table = MarkovChain(2).fit([[60, 62, 60, 64]]).transition_table()
     assert table[(BOS,)] == {60: 1.0}
     assert table[(60,)] == {62: 0.5, 64: 0.5}
     assert table[(62,)] == {60: 1.0}
@@ -301,14 +302,14 @@ def test_best_kneser_ney_picks_the_order_with_fewest_validation_bits():
 def test_bits_per_token_can_score_onsets_only():
     model = KneserNey(3).fit(TRAIN)
     tunes = TEST[:5]
-    logs = np.concatenate(model.log2_prob_sequences(tunes))
+    logs = np.concatenate(model.log2_probs(tunes))
     onsets = np.concatenate([is_onset_token(t) for t in tunes])
-    assert bits_per_token(model, tunes, mask=is_onset_token) == pytest.approx(-logs[onsets].mean())
+    assert bits_per_token(model, tunes, onsets_only=True) == pytest.approx(-logs[onsets].mean())
     assert bits_per_token(model, tunes) == pytest.approx(-logs.mean())
 
 
-def test_log2_prob_sequences_gives_one_value_per_token_for_every_tune():
-    logs = KneserNey(4).fit(TRAIN).log2_prob_sequences([TEST[0], [], TEST[1]])
+def test_log2_probs_gives_one_value_per_token_for_every_tune():
+    logs = KneserNey(4).fit(TRAIN).log2_probs([TEST[0], [], TEST[1]])
     assert [len(x) for x in logs] == [len(TEST[0]), 0, len(TEST[1])]
     assert np.all(logs[0] < 0)
 
@@ -316,8 +317,8 @@ def test_log2_prob_sequences_gives_one_value_per_token_for_every_tune():
 def test_log_prob_of_a_tune_is_the_sum_of_its_token_log_probabilities():
     model = WittenBell(3).fit(TRAIN)
     tune = TEST[0]
-    assert model.log_prob(tune) == pytest.approx(np.sum(model.log2_prob_sequences([tune])[0]) * np.log(2))
-    assert MarkovChain(1).fit([[60, 62]]).log_prob([60, 62]) == pytest.approx(0.0)
+    assert model.log_prob(tune) == pytest.approx(np.sum(model.log2_probs([tune])[0]) * np.log(2))
+    assert MarkovChain(2).fit([[60, 62]]).log_prob([60, 62]) == pytest.approx(0.0)
 
 
 # --- sampling --------------------------------------------------------------------------------------
@@ -330,7 +331,7 @@ def test_same_seed_gives_the_same_tune():
 
 
 def test_sample_keeps_the_primer_and_stops_at_end():
-    model = MarkovChain(2).fit(TRAIN)
+    model = MarkovChain(3).fit(TRAIN)
     tune = model.sample(500, seed=0, primer=TRAIN[0][:5])
     np.testing.assert_array_equal(tune[:5], TRAIN[0][:5])
     assert tune[-1] == END and END not in tune[:-1]
@@ -352,28 +353,12 @@ def test_greedy_sampling_follows_the_likeliest_token():
         assert tune[i] == np.argmax(model.next_token_probs(tune[:i]))
 
 
-# --- copying ------------------------------------------------------------------------------------------
-def test_longest_shared_ngram_finds_a_planted_copy():
-    rng = np.random.default_rng(0)
-    source = next(i for i, t in enumerate(TRAIN) if len(t) >= 40)
-    copied = TRAIN[source][10:35]
-    generated = np.concatenate([rng.integers(0, 40, 30), copied, rng.integers(0, 40, 30)])
-    found = longest_shared_ngram(generated, TRAIN)
-    assert found.length >= 25
-    np.testing.assert_array_equal(TRAIN[found.tune][found.position:found.position + 25], copied)
-
-
-def test_longest_shared_ngram_never_spans_two_training_tunes():
-    found = longest_shared_ngram([1, 2, 3, 4], [[9, 1, 2], [3, 4, 9], [2, 3]])
-    assert found.length == 2   # "1 2", "2 3" or "3 4"; never "1 2 3 4"
-    assert longest_shared_ngram([5, 6], [[1, 2], [3]]) == (0, -1, -1)
-
-
+# --- copying (the check itself is metrics.longest_shared_run, tested in test_metrics.py) ---------------
 def test_high_order_samples_copy_longer_passages():
     low = KneserNey(2).fit(TRAIN)
     high = KneserNey(16).fit(TRAIN)
-    lows = [longest_shared_ngram(low.sample(120, seed=s), TRAIN).length for s in range(3)]
-    highs = [longest_shared_ngram(high.sample(120, seed=s), TRAIN).length for s in range(3)]
+    lows = [longest_shared_run(low.sample(120, seed=s), TRAIN).length for s in range(3)]
+    highs = [longest_shared_run(high.sample(120, seed=s), TRAIN).length for s in range(3)]
     assert np.mean(highs) > np.mean(lows)
 
 
@@ -384,8 +369,8 @@ def test_high_order_samples_copy_longer_passages():
     lambda: KneserNey(2.5),
     lambda: KneserNey(3, discounts="huge"),
     lambda: WittenBell(0),
-    lambda: MarkovChain(-1),
-    lambda: MarkovChain(1, add_k=-1),
+    lambda: MarkovChain(0),                                   # order 1 is the least: no context
+    lambda: MarkovChain(2, add_k=-1),
     lambda: KneserNey(3).fit(np.array([60, 62, 64])),         # one tune, not a list of tunes
     lambda: KneserNey(3).fit([[60, 62, 400]]),                # not a token
     lambda: KneserNey(3).fit([[]]),                           # nothing to learn
@@ -401,7 +386,7 @@ def test_a_million_step_sample_is_refused_with_the_limit_and_how_to_raise_it(mon
     from musegen_helpers import ngram
     from musegen_helpers.errors import LimitError
 
-    chain = ngram.MarkovChain(order=1).fit([[60, 62, 64, 62] * 4])
+    chain = ngram.MarkovChain(order=2).fit([[60, 62, 64, 62] * 4])
     with pytest.raises(LimitError, match=r"over the limit of 20000.*MAX_SAMPLE_STEPS"):
         chain.sample(1_000_000, seed=0)
     # the limit is read at call time, so changing it (as the message says) takes effect at once
@@ -415,6 +400,35 @@ def test_a_million_step_sample_is_refused_with_the_limit_and_how_to_raise_it(mon
 def test_sample_explains_a_bad_seed(seed):
     from musegen_helpers import ngram
 
-    chain = ngram.MarkovChain(order=1).fit([[60, 62, 64, 62]])
+    chain = ngram.MarkovChain(order=2).fit([[60, 62, 64, 62]])
     with pytest.raises(ValueError, match="seed must be a whole number|rng must be"):
         chain.sample(8, seed=seed)
+
+
+# --- one meaning of order; the scoring protocol ---------------------------------------------------------
+def test_order_means_the_same_for_every_model():
+    # an n-gram of order n looks at n - 1 tokens: a Markov chain and Kneser-Ney of the same order see the
+    # same contexts (the transition table's keys are n - 1 tokens long) and agree where Kneser-Ney is sure
+    for order in (1, 2, 3, 5):
+        for model in (MarkovChain(order), KneserNey(order), WittenBell(order)):
+            assert model.order == order and model.context_length == order - 1
+            assert f"{order}-gram" in model.name and f"looks at {order - 1} previous tokens" in repr(model)
+    table = MarkovChain(3).fit(TRAIN).transition_table()
+    assert {len(context) for context in table} == {2}
+    deterministic = [[60, 62, 64, 65, 67]] * 3
+    chain, kn = MarkovChain(3).fit(deterministic), KneserNey(3).fit(deterministic)
+    assert np.argmax(chain.next_token_probs([62, 64])) == np.argmax(kn.next_token_probs([62, 64])) == 65
+
+
+def test_old_markov_order_zero_is_refused_with_the_new_meaning():
+    with pytest.raises(ValueError, match=r"order=k \+ 1"):
+        MarkovChain(0)
+
+
+@pytest.mark.parametrize("model", [MarkovChain(3, add_k=0.1), WittenBell(3), KneserNey(4)])
+def test_every_ngram_model_is_a_scorer(model):
+    model.fit(TRAIN)
+    assert isinstance(model, Scorer)
+    logs = model.log2_probs(TEST[:3])
+    assert [lp.shape for lp in logs] == [(len(t),) for t in TEST[:3]]
+    assert bits_per_token(model, TEST[:3]) == pytest.approx(-np.concatenate(logs).mean(), rel=1e-12)

@@ -15,7 +15,8 @@ import numbers
 
 import numpy as np
 
-from ..exercises import ____, Args, CheckFailed, Exercise, all_of, check_function
+from ..checks import Args, all_of, check_function
+from ..exercises import ____, CheckFailed, Exercise
 from ..music import note_name
 from ..theory import cadence_type, parse_roman
 
@@ -267,7 +268,7 @@ q3 = Exercise(
 
 
 # ---------------------------------------------------------------------------------------
-# q4. Counting transitions: an order-1 Markov chain by hand
+# q4. Counting transitions: a bigram Markov chain (MarkovChain(order=2)) by hand
 # ---------------------------------------------------------------------------------------
 def count_transitions(sequences, n_symbols: int = 128) -> np.ndarray:
     """Reference: ``counts[a, b]`` = how often symbol ``b`` directly follows symbol ``a`` inside
@@ -344,8 +345,8 @@ q4 = Exercise(
              "        for a, b in zip(tune[:-1], tune[1:]):\n"
              "            counts[a, b] += 1\n"
              "    return counts",
-    explanation="Divide each row by its sum and you have an order-1 Markov chain: the probability of each "
-                "next note given the current one.",
+    explanation="Divide each row by its sum and you have a bigram Markov chain (`MarkovChain(order=2)`: one "
+                "note of context): the probability of each next note given the current one.",
     reference=count_transitions,
 )
 
@@ -426,7 +427,7 @@ q5 = Exercise(
            "lowest = min(v for v in bits_by_order.values() if math.isfinite(v))\n"
            "return min(k for k, v in bits_by_order.items() if v <= lowest + tolerance)"],
     solution="def best_order(bits_by_order, tolerance=0.0):\n"
-             "    lowest = min(v for v in bits_by_order.values() if math.isfinite(v))\n"
+             "    lowest = min(bits for bits in bits_by_order.values() if np.isfinite(bits))\n"
              "    return min(order for order, bits in bits_by_order.items() if bits <= lowest + tolerance)",
     explanation="Held-out bits per token reward predicting *new* tunes; but a tiny gain from a much longer "
                 "context rarely sounds better — it mostly means longer passages copied from the training tunes.",

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ..exercises import ____, Args, CheckFailed, Exercise, _learner_line, call_learner, check_function
+from ..checks import Args, check_function
+from ..exercises import ____, CheckFailed, Exercise, call_learner, learner_code_line
 from ..representation import HOLD, REST
 
 __all__ = ["____", "q2", "q1", "q3", "q4", "training_pairs", "with_temperature", "bits_per_token_of"]
@@ -118,7 +119,7 @@ def _check_legacy_builder(build):
             raise CheckFailed(f"building the model raised ValueError: {err}. (`lr=` is now `learning_rate=`.)") from None
         except Exception as err:  # a slip in the learner's own code: name it, without a traceback
             raise CheckFailed(f"building the model raised {type(err).__name__}: {err}"
-                              f"{_learner_line(err, build)}.") from None
+                              f"{learner_code_line(err, build)}.") from None
         if model is None:
             raise CheckFailed("your function returned None — did you forget `return model`?")
         if not isinstance(model, keras.Model):

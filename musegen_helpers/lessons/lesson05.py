@@ -20,7 +20,8 @@ from functools import lru_cache
 import numpy as np
 
 from .. import metrics as M
-from ..exercises import ____, CheckFailed, Exercise, all_of, check_function, check_number
+from ..checks import all_of, check_function, check_number
+from ..exercises import ____, CheckFailed, Exercise
 from ..music import Note, Piece, melody
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "through_tokens", "mystery_sets", "overlap_quiz", "copy_quiz",
@@ -135,7 +136,7 @@ q1 = Exercise(
            "counts = np.bincount([n.pitch % 12 for n in piece.notes], minlength=12)\n"
            "p = counts[counts > 0] / counts.sum()\nreturn float(-(p * np.log2(p)).sum())"],
     solution="def my_pitch_class_entropy(piece):\n"
-             "    counts = np.bincount([n.pitch % 12 for n in piece.notes], minlength=12)\n"
+             "    counts = np.bincount([note.pitch % 12 for note in piece.notes], minlength=12)\n"
              "    p = counts[counts > 0] / counts.sum()\n"
              "    return float(-(p * np.log2(p)).sum())",
     explanation="One pitch class gives 0 bits; a tonal tune, mostly on its scale's 7 notes, sits near 2.5; all "
@@ -241,7 +242,8 @@ q2 = Exercise(
     hints=["Each panel's title gives its OA (overlapped area): 1 means the mystery tunes are as close to the real "
            "ones as real tunes are to each other; near 0, they are a different kind of music on that feature.",
            "Find the smallest OA. `min(comparison, key=lambda row: row['overlap'])['feature']` finds it in the table."],
-    solution="most_different = min(comparison, key=lambda row: row['overlap'])['feature']   # 'mean_interval'",
+    solution='most_different = "mean_interval"   # the smallest overlap: '
+             "min(comparison, key=lambda row: row['overlap'])['feature']",
     explanation="The mystery generator shuffled the notes of real tunes. Everything that counts *which* notes are "
                 "played (range, pitch classes, entropy, histogram) stays the same, and the rhythm is untouched; "
                 "only the order changed — and with it the steps from one note to the next. Real melodies move "

@@ -9,10 +9,10 @@ step::
 
 **Where a tune starts.** Every tune is fed as ``[END] + tune + [END]``: the leading ``END``
 means "the previous tune is over", so it doubles as a start-of-tune marker without adding a
-token to the vocabulary. The model is trained (and scored, see :func:`log2_prob_sequences`)
-on predicting every token after that marker, the final ``END`` included; generation starts
-from the same marker. An n-gram that pads each tune with its own start symbol sees the same
-first context.
+token to the vocabulary. The model is trained (and scored, see :class:`LSTMScorer`) on
+predicting every token after that marker, the final ``END`` included; generation starts from
+the same marker. An n-gram that pads each tune with its own start symbol sees the same first
+context, so ``scoring.bits_per_token`` compares the two on the same tokens.
 
 **Generating fast.** The textbook loop calls ``model.predict`` on the whole growing melody at
 every step: each new note re-reads everything before it, and every call pays Keras's start-up
@@ -29,10 +29,8 @@ Lesson: 03_lstm
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -46,13 +44,16 @@ import tensorflow as tf  # noqa: E402
 from ..config import PRETRAINED_DIR, check_seed  # noqa: E402
 from ..errors import LimitError  # noqa: E402
 from ..representation import END, VOCAB_SIZE  # noqa: E402
+from .saving import load_info, load_model, save_model  # noqa: E402,F401 - the shared model saver
 
 __all__ = [
     "START", "MAX_GENERATE_STEPS", "PRETRAINED_PATH",
     "build_melody_model", "build_legacy_model", "make_windows", "tune_windows", "train",
     "LiveLossPlot", "save_model", "load_model", "load_pretrained", "pretrained_info",
     "lstm_cell_step", "NumpyLSTM", "MelodySampler", "naive_generate",
-    "next_token_probabilities", "log2_prob_sequences", "bits_per_token", "LSTMScorer",
+    "next_token_probabilities", "LSTMScorer",
+    # shared with the other sequence models (models/transformer.py): one check, one filter
+    "check_tunes", "check_generate_args", "allowed_tokens", "filter_logits", "cut_at_end",
 ]
 
 START = END  # the token fed before a tune's first note: "the previous tune has ended"
@@ -215,7 +216,7 @@ def tune_windows(token_sequences: Sequence[np.ndarray], window: int | None = 128
 
     Lesson: 03_lstm
     """
-    seqs = _check_tunes(token_sequences, conditions, allow_none=False)
+    seqs = check_tunes(token_sequences, conditions, allow_none=False)
     full = [np.concatenate([[START], s[s != END] if add_end else s, [END] if add_end else []]).astype(np.int32)
             for s in seqs]
     if window is None:
@@ -359,12 +360,14 @@ class LiveLossPlot(keras.callbacks.Callback):
 
 
 def train(model: keras.Model, train_ds, valid_ds=None, epochs: int = 10, callbacks: Iterable = (),
-          patience: int = 3, live_plot: bool | None = None, verbose: int | str = "auto"):
+          patience: int = 3, live_plot: bool | None = None, verbose: int | str = "auto",
+          title: str = "LSTM training"):
     """Fit ``model`` on batches from :func:`make_windows`, with early stopping.
 
     Stops when the validation loss has not improved for ``patience`` epochs and puts back the
     weights of the best epoch. In a notebook (``live_plot=None`` detects it) the loss curves
-    are redrawn after every epoch; Keras prints a progress bar (``verbose``).
+    are redrawn after every epoch, under ``title``; Keras prints a progress bar (``verbose``).
+    Any Keras model of token windows trains this way (the Transformer of lesson 06, too).
 
     Returns:
         The Keras ``History`` (losses in nats per token; divide by ``math.log(2)`` for bits).
@@ -380,7 +383,7 @@ def train(model: keras.Model, train_ds, valid_ds=None, epochs: int = 10, callbac
     if live_plot is None:
         live_plot = _in_notebook()
     if live_plot:
-        cbs.append(LiveLossPlot())  # the figure replaces the finished epoch's progress bar
+        cbs.append(LiveLossPlot(title))  # the figure replaces the finished epoch's progress bar
     return model.fit(train_ds, validation_data=valid_ds, epochs=int(epochs), callbacks=cbs, verbose=verbose,
                      shuffle=False)  # make_windows already shuffles
 
@@ -388,45 +391,7 @@ def train(model: keras.Model, train_ds, valid_ds=None, epochs: int = 10, callbac
 # ---------------------------------------------------------------------------------------
 # Saving and loading
 # ---------------------------------------------------------------------------------------
-def save_model(model: keras.Model, path, overwrite: bool = False) -> Path:
-    """Save a model as a ``.keras`` file, atomically (a temporary file in the same folder, then
-    a rename), so a crash never leaves half a model. Refuses to replace an existing file unless
-    ``overwrite=True``. Returns the path.
-
-    Lesson: 03_lstm
-    """
-    p = Path(path)
-    if p.suffix != ".keras":
-        raise ValueError(f"{p}: Keras 3 saves models as '.keras' files; give a path ending in .keras.")
-    if p.exists() and not overwrite:
-        raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it, or choose another name.")
-    from ..files import atomic_path
-
-    with atomic_path(p, suffix=".keras") as tmp:
-        model.save(tmp, overwrite=True)  # the empty temporary file already exists
-    return p
-
-
-def load_model(path, compile: bool = True) -> keras.Model:
-    """Load a ``.keras`` model with ``safe_mode=True`` (no arbitrary code from the file runs).
-
-    Lesson: 03_lstm
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such model file; train one and save it with save_model(model, path).")
-    if p.suffix != ".keras":
-        raise ValueError(f"{p}: only Keras 3 '.keras' files are loaded (no .h5 or pickles).")
-    try:
-        with warnings.catch_warnings():
-            # a model saved before its first training step has an unbuilt optimizer (2 variables);
-            # Keras then warns that it skips them. Only the optimizer's running averages are
-            # skipped, never weights, so the warning would only alarm a learner.
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            return keras.saving.load_model(p, safe_mode=True, compile=compile)
-    except (ValueError, OSError, KeyError) as err:
-        raise ValueError(f"{p}: could not load this Keras model ({err}); the file may be damaged or "
-                         "from an incompatible Keras version — retrain and save it again.") from err
+# save_model / load_model: the one saver every model shares (models/saving.py), imported above.
 
 
 def load_pretrained(path=None) -> keras.Model:
@@ -443,8 +408,7 @@ def load_pretrained(path=None) -> keras.Model:
 
 def pretrained_info(path=None) -> dict:
     """The JSON next to the pretrained model: its configuration, losses and training time."""
-    p = (Path(path) if path is not None else PRETRAINED_PATH).with_suffix(".json")
-    return json.loads(p.read_text())
+    return load_info(Path(path) if path is not None else PRETRAINED_PATH)
 
 
 # ---------------------------------------------------------------------------------------
@@ -532,7 +496,7 @@ class NumpyLSTM:
 # ---------------------------------------------------------------------------------------
 # Sampling helpers shared by every generator
 # ---------------------------------------------------------------------------------------
-def _check_tunes(token_sequences, conditions=None, allow_none: bool = True) -> list[np.ndarray]:
+def check_tunes(token_sequences, conditions=None, allow_none: bool = True) -> list[np.ndarray]:
     """The tunes as 1-D token arrays, after checking every token is in the vocabulary and that
     there is one condition per tune (when conditions are given)."""
     seqs = [np.asarray(s) for s in token_sequences]
@@ -547,7 +511,9 @@ def _check_tunes(token_sequences, conditions=None, allow_none: bool = True) -> l
     return seqs
 
 
-def _check_generate_args(length, temperature, top_k, top_p, primer, vocab_size):
+def check_generate_args(length, temperature, top_k, top_p, primer, vocab_size):
+    """Check a generator's arguments (the same rules for every sampler of the course); return
+    ``(length, primer as an int32 array)``. Raises ValueError / LimitError saying what to change."""
     if isinstance(length, (bool, str)) or int(length) != length or length < 1:
         raise ValueError(f"length is a number of steps (sixteenth notes) >= 1, got {length!r}.")
     if length > MAX_GENERATE_STEPS:
@@ -574,7 +540,7 @@ def _check_generate_args(length, temperature, top_k, top_p, primer, vocab_size):
     return int(length), primer.astype(np.int32)
 
 
-def _allowed_tokens(vocab_size: int, key, stop_at_end: bool) -> np.ndarray:
+def allowed_tokens(vocab_size: int, key, stop_at_end: bool) -> np.ndarray:
     """Boolean mask of tokens the sampler may pick: in the key (when given), END only if we stop at it."""
     if key is not None:
         from ..sampling import key_mask
@@ -589,7 +555,8 @@ def _allowed_tokens(vocab_size: int, key, stop_at_end: bool) -> np.ndarray:
     return allowed
 
 
-def _cut_at_end(tokens: np.ndarray, stop_at_end: bool) -> np.ndarray:
+def cut_at_end(tokens: np.ndarray, stop_at_end: bool) -> np.ndarray:
+    """The tokens before the first ``END`` (when ``stop_at_end``), else all of them."""
     if stop_at_end:
         hits = np.flatnonzero(tokens == END)
         if hits.size:
@@ -608,7 +575,7 @@ def _bucket(n: int, smallest: int) -> int:
 _NEG = -1e9  # "impossible" logit: exp() underflows to exactly 0 without inf - inf = nan
 
 
-def _filter_logits(logits, temperature, top_k, top_p, allowed):
+def filter_logits(logits, temperature, top_k, top_p, allowed):
     """Temperature, key mask, top-k and nucleus (top-p) filtering of one step's logits (vocab,)."""
     scaled = tf.where(temperature > 0, logits / tf.maximum(temperature, 1e-6), logits)
     scaled = tf.where(allowed, scaled, _NEG)
@@ -651,7 +618,7 @@ def _xla_generate(embedding, cells, dense_kernel, dense_bias, condition_vector, 
             x = h
         logits = (tf.matmul(x, dense_kernel) + dense_bias)[0]
         first_probs = tf.where(t == primer_len, tf.nn.softmax(logits), first_probs)
-        filtered = _filter_logits(logits, temperature, top_k, top_p, allowed)
+        filtered = filter_logits(logits, temperature, top_k, top_p, allowed)
         drawn = tf.random.stateless_categorical(filtered[None, :], 1, seed=tf.stack([seed, t]), dtype=tf.int32)[0, 0]
         greedy = tf.argmax(filtered, output_type=tf.int32)
         sampled = tf.where(temperature > 0, drawn, greedy)
@@ -751,16 +718,16 @@ class MelodySampler:
         Returns:
             ``int32`` array of new tokens (no primer, no ``END``).
         """
-        length, primer = _check_generate_args(length, temperature, top_k, top_p, primer, self.vocab_size)
+        length, primer = check_generate_args(length, temperature, top_k, top_p, primer, self.vocab_size)
         seed = check_seed(seed, allow_none=False)
-        allowed = _allowed_tokens(self.vocab_size, key, stop_at_end)
+        allowed = allowed_tokens(self.vocab_size, key, stop_at_end)
         run = self._run_xla if self.backend == "xla" else self._run_numpy
         out, _ = run(length, temperature, top_k, top_p, allowed, primer, seed, condition)
-        return _cut_at_end(np.asarray(out, dtype=np.int32), stop_at_end)
+        return cut_at_end(np.asarray(out, dtype=np.int32), stop_at_end)
 
     def next_token_probabilities(self, context=None, condition: int | None = None) -> np.ndarray:
         """The model's distribution (temperature 1, no filters) of the token after START + ``context``."""
-        _, primer = _check_generate_args(1, 1.0, None, None, context, self.vocab_size)
+        _, primer = check_generate_args(1, 1.0, None, None, context, self.vocab_size)
         allowed = np.ones(self.vocab_size, dtype=bool)
         run = self._run_xla if self.backend == "xla" else self._run_numpy
         return np.asarray(run(1, 0.0, None, None, allowed, primer, 0, condition)[1], dtype=np.float64)
@@ -779,7 +746,7 @@ def _model_inputs(model, tokens_2d, condition):
 
 def next_token_probabilities(model: keras.Model, context=None, condition: int | None = None) -> np.ndarray:
     """Distribution of the token after START + ``context`` from one ``model.predict`` call."""
-    _, primer = _check_generate_args(1, 1.0, None, None, context, int(model.output_shape[-1]))
+    _, primer = check_generate_args(1, 1.0, None, None, context, int(model.output_shape[-1]))
     window = np.concatenate([[START], primer]).astype(np.int32)[None, :]
     logits = model.predict(_model_inputs(model, window, condition), verbose=0)[0, -1]
     return _softmax(np.asarray(logits, dtype=np.float64))
@@ -798,8 +765,8 @@ def naive_generate(model: keras.Model, length: int = 64, temperature: float = 1.
     """
     from ..sampling import sample
     vocab = int(model.output_shape[-1])
-    length, primer = _check_generate_args(length, temperature, top_k, top_p, primer, vocab)
-    allowed = _allowed_tokens(vocab, key, stop_at_end)
+    length, primer = check_generate_args(length, temperature, top_k, top_p, primer, vocab)
+    allowed = allowed_tokens(vocab, key, stop_at_end)
     rng = np.random.default_rng(check_seed(seed, allow_none=False))
     melody = [START] + [int(t) for t in primer]
     new = []
@@ -812,7 +779,7 @@ def naive_generate(model: keras.Model, length: int = 64, temperature: float = 1.
         melody.append(token)
         if stop_at_end and token == END:
             break
-    return _cut_at_end(np.array(new, dtype=np.int32), stop_at_end)
+    return cut_at_end(np.array(new, dtype=np.int32), stop_at_end)
 
 
 # ---------------------------------------------------------------------------------------
@@ -829,88 +796,86 @@ def _log_softmax_fn(model):
     return fn
 
 
-def log2_prob_sequences(model: keras.Model, token_sequences: Sequence[np.ndarray], add_end: bool = True,
-                        max_batch_tokens: int = 65_536, conditions: Sequence[int] | None = None) -> list[np.ndarray]:
-    """log2 probability the model gives each token of each tune, reading it from its own start.
-
-    Each tune is fed as ``[START] + tune`` and every token of ``tune (+ [END])`` is scored — the
-    same tokens an n-gram scores when it pads each tune with its start symbol. Tunes of similar
-    length are batched together, at most ``max_batch_tokens`` steps per batch (memory).
-
-    Returns:
-        One float64 array per tune, of length ``len(tune) (+1 with add_end)``.
-
-    Lesson: 03_lstm
-    """
-    seqs = _check_tunes(token_sequences, conditions)
-    # what the model reads (START + tune) and what it must predict (tune + END), per tune
-    targets = [np.append(s[s != END], END).astype(np.int32) if add_end else s.astype(np.int32) for s in seqs]
-    result: list[np.ndarray] = [np.zeros(0) for _ in seqs]
-    order = sorted((i for i in range(len(seqs)) if len(targets[i])), key=lambda i: len(targets[i]))
-    a = 0
-    while a < len(order):
-        # grow the batch while (tunes x longest tune) stays within the budget; the order is by length
-        b = a + 1
-        while b < len(order) and (b + 1 - a) * len(targets[order[b]]) <= max_batch_tokens:
-            b += 1
-        idx = order[a:b]
-        width = len(targets[idx[-1]])
-        xb = np.full((len(idx), width), END, dtype=np.int32)
-        yb = np.full((len(idx), width), END, dtype=np.int32)
-        for row, i in enumerate(idx):
-            t = targets[i]
-            xb[row, 0] = START
-            xb[row, 1:len(t)] = t[:-1]
-            yb[row, :len(t)] = t
-        inputs = xb
-        if conditions is not None:
-            inputs = {"tokens": xb, "condition": np.asarray(conditions, np.int32)[idx][:, None]}
-        log_probs = np.asarray(_log_softmax_fn(model)(inputs), dtype=np.float64)
-        picked = np.take_along_axis(log_probs, yb[..., None], axis=-1)[..., 0] / np.log(2)
-        for row, i in enumerate(idx):
-            result[i] = picked[row, :len(targets[i])]
-        a = b
-    return result
-
-
-def bits_per_token(model: keras.Model, token_sequences: Sequence[np.ndarray], add_end: bool = True,
-                   onsets_only: bool = False, conditions: Sequence[int] | None = None) -> float:
-    """Average surprise of held-out tunes, in bits per token: ``-mean(log2 p(token | past))``.
-
-    Lower is better; 1 bit per token = as unsure as a fair coin at every step. With
-    ``onsets_only`` only the tokens that start something (a pitch or ``REST``) count — the hard
-    decisions, since ``HOLD`` after a note is often easy to guess.
-
-    Lesson: 03_lstm
-    """
-    from ..representation import is_onset_token
-    logps = log2_prob_sequences(model, token_sequences, add_end=add_end, conditions=conditions)
-    total, count = 0.0, 0
-    for seq, lp in zip(token_sequences, logps):
-        if onsets_only:
-            s = np.asarray(seq)
-            s = s[s != END] if add_end else s
-            mask = is_onset_token(s)
-            if add_end:
-                mask = np.append(mask, False)
-            lp = lp[mask]
-        total -= float(lp.sum())
-        count += lp.size
-    if count == 0:
-        raise ValueError("no tokens to score: the tunes are empty.")
-    return total / count
-
-
 class LSTMScorer:
-    """Wrap a melody model so :func:`musegen_helpers.ngram.bits_per_token` can score it like an
-    n-gram: ``log2_prob_sequences(tunes)`` gives one log2 probability per token of each tune *as
-    given* (append ``END`` yourself if the tunes should end with it), each read from START.
+    """A melody LSTM as a *scorer* (the protocol of :mod:`musegen_helpers.scoring`), so that
+    ``scoring.bits_per_token(LSTMScorer(model), tunes)`` measures it exactly as an n-gram.
+
+    Each tune is read from its own start: it is fed as ``[START] + tune[:-1]`` and every token of
+    the tune *as given* is scored, the first from the start marker alone — the same tokens an
+    n-gram scores when it pads each tune with its start symbol. Append ``END`` to score where
+    tunes stop (``scoring.with_end``); the model learnt it (see :func:`tune_windows`).
+
+    Args:
+        model: a melody model from :func:`build_melody_model` / :func:`load_model`.
+        name: label for tables and messages.
+        condition: for a conditioned model, the condition of every tune scored (an int), or one
+            per tune (a sequence as long as the list of tunes later scored).
+        max_batch_tokens: tunes of similar length are batched together, at most this many steps
+            per batch (memory); the scores do not depend on it.
 
     Lesson: 03_lstm
     """
 
-    def __init__(self, model: keras.Model):
+    def __init__(self, model: keras.Model, name: str = "LSTM", condition=None, max_batch_tokens: int = 65_536):
+        conditioned = "condition" in [i.name for i in model.inputs]
+        if conditioned and condition is None:
+            raise ValueError("this model is conditioned: pass LSTMScorer(model, condition=<int>) "
+                             "(or one condition per tune).")
+        if not conditioned and condition is not None:
+            raise ValueError("this model takes no condition; leave condition=None.")
+        if isinstance(max_batch_tokens, bool) or int(max_batch_tokens) != max_batch_tokens or max_batch_tokens < 1:
+            raise ValueError(f"max_batch_tokens is a number of steps >= 1, got {max_batch_tokens!r}.")
         self.model = model
+        self.name = str(name)
+        self.condition = condition
+        self.max_batch_tokens = int(max_batch_tokens)
 
-    def log2_prob_sequences(self, sequences) -> list[np.ndarray]:
-        return log2_prob_sequences(self.model, list(sequences), add_end=False)
+    def __repr__(self) -> str:
+        return f"LSTMScorer({self.model.name!r}, name={self.name!r})"
+
+    def _conditions(self, n_tunes: int):
+        if self.condition is None:
+            return None
+        if isinstance(self.condition, (int, np.integer)):
+            return [int(self.condition)] * n_tunes
+        return list(self.condition)
+
+    def log2_probs(self, tunes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """log2 probability the model gives each token of each tune, given the tune before it.
+
+        Returns:
+            One float64 array per tune, of shape ``(len(tune),)``, in bits (log base 2).
+
+        Raises:
+            ValueError: a token outside the vocabulary, or not one condition per tune.
+        """
+        conditions = self._conditions(len(tunes))
+        seqs = check_tunes(tunes, conditions)
+        targets = [s.astype(np.int32) for s in seqs]
+        result: list[np.ndarray] = [np.zeros(0) for _ in seqs]
+        order = sorted((i for i in range(len(seqs)) if len(targets[i])), key=lambda i: len(targets[i]))
+        fn = _log_softmax_fn(self.model)
+        a = 0
+        while a < len(order):
+            # grow the batch while (tunes x longest tune) stays within the budget; the order is by length
+            b = a + 1
+            while b < len(order) and (b + 1 - a) * len(targets[order[b]]) <= self.max_batch_tokens:
+                b += 1
+            idx = order[a:b]
+            width = len(targets[idx[-1]])
+            xb = np.full((len(idx), width), END, dtype=np.int32)   # what the model reads: START + tune[:-1]
+            yb = np.full((len(idx), width), END, dtype=np.int32)   # what it must predict: the tune
+            for row, i in enumerate(idx):
+                t = targets[i]
+                xb[row, 0] = START
+                xb[row, 1:len(t)] = t[:-1]
+                yb[row, :len(t)] = t
+            inputs = xb
+            if conditions is not None:
+                inputs = {"tokens": xb, "condition": np.asarray(conditions, np.int32)[idx][:, None]}
+            log_probs = np.asarray(fn(inputs), dtype=np.float64)
+            picked = np.take_along_axis(log_probs, yb[..., None], axis=-1)[..., 0] / np.log(2)
+            for row, i in enumerate(idx):
+                result[i] = picked[row, :len(targets[i])]
+            a = b
+        return result

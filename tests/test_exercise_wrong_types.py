@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import importlib
 
+import pkgutil
+
 import numpy as np
 import pytest
 
+import musegen_helpers.lessons as lessons_package
 from musegen_helpers.exercises import Exercise
 from musegen_helpers.music import melody
 
-LESSONS = [f"musegen_helpers.lessons.lesson0{k}" for k in range(6)]
+# every lesson module, found rather than listed, so a new lesson is covered the day it is added
+LESSONS = sorted(f"musegen_helpers.lessons.{m.name}" for m in pkgutil.iter_modules(lessons_package.__path__)
+                 if m.name.startswith("lesson"))
 
 
 def _exercises():

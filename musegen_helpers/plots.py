@@ -1,9 +1,10 @@
 """Pictures of music: piano rolls and histograms.
 
 Every function takes ``ax=None``, creates a figure only when no axes is given, and returns
-``(fig, ax)``, so lessons can compose them into subplots.
+``(fig, ax)``, so lessons can compose them into subplots; a grid of GAN bars (:func:`plot_bars`)
+takes ``axes=None`` and returns ``(fig, axes)``.
 
-Lesson: 01_representation
+Lesson: 01_representation, 04_gan
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 
 from .music import PITCH_CLASS_NAMES, beat_length, note_name
 
-__all__ = ["plot_piano_roll", "plot_pitch_histogram", "plot_duration_histogram", "figure_png", "PART_COLOURS"]
+__all__ = ["plot_piano_roll", "plot_pitch_histogram", "plot_duration_histogram", "figure_png", "PART_COLOURS",
+           "plot_bars", "plot_training"]
 
 PART_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 DRUM_COLOUR = "#555555"
@@ -177,3 +179,115 @@ def plot_duration_histogram(x, ax=None, *, figsize=(6, 3), title=None, **kw):
     if title:
         ax.set_title(title)
     return fig, ax
+
+
+# ---------------------------------------------------------------------------------------
+# GAN bars (lesson 04)
+# ---------------------------------------------------------------------------------------
+#: Row 0 of a GAN bar: C2, as ``musegen_helpers.models.gan.LOWEST_PITCH`` (kept here so that
+#: drawing bars does not import TensorFlow; tests/test_plots.py checks that the two agree).
+GAN_LOWEST_PITCH = 36
+
+
+def _bar_stack(bars) -> np.ndarray:
+    """``(n, steps, pitches)`` from bars with or without the trailing channel axis, or one bar."""
+    b = np.asarray(bars)
+    if b.ndim in (3, 4) and b.shape[-1] == 1:   # the Conv2D channel axis (no bar has 1 pitch)
+        b = b[..., 0]
+    if b.ndim == 2:
+        b = b[None]
+    if b.ndim != 3:
+        raise ValueError(f"bars must have shape (bars, steps, pitches[, 1]); got {np.asarray(bars).shape}.")
+    return b
+
+
+def plot_bars(bars, axes=None, *, lowest_pitch: int = GAN_LOWEST_PITCH, ncols: int = 8, titles=None,
+              cell: float = 1.4, fig=None):
+    """A grid of one-bar piano rolls, as a GAN makes them: time across (16 steps, red lines on the
+    beats), pitch up (row ``i`` is MIDI pitch ``lowest_pitch + i``; blue lines on the Cs).
+
+    Args:
+        bars: ``(n, steps, pitches[, 1])`` booleans, or chances in [0, 1] (drawn as grey levels).
+        axes: Axes to draw into (an array of at least ``n``, or one Axes for one bar); when None,
+            a figure of ``ceil(n / ncols)`` rows of ``ncols`` cells is made (in ``fig`` when given,
+            e.g. a subfigure), each cell ``cell`` inches wide.
+        titles: one short title per bar.
+
+    Returns ``(fig, axes)``, ``axes`` a 2-D array. Lesson: 04_gan
+    """
+    import matplotlib.pyplot as plt
+
+    b = _bar_stack(bars)
+    n = len(b)
+    if axes is None:
+        ncols = max(1, min(int(ncols), n))
+        nrows = int(math.ceil(n / ncols))
+        if fig is None:
+            fig = plt.figure(figsize=(cell * ncols, cell * 1.6 * nrows))
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+    else:
+        axes = np.asarray(axes, dtype=object)
+        axes = axes.reshape(1, -1) if axes.ndim < 2 else axes
+        if axes.size < n:
+            raise ValueError(f"{n} bars need {n} axes; {axes.size} were given.")
+        ncols = axes.shape[1]
+        fig = axes.flat[0].figure
+    c_rows = [i for i in range(b.shape[2]) if (lowest_pitch + i) % 12 == 0]
+    for k, ax in enumerate(axes.ravel()):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(b[k].T.astype(float), origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1,
+                  interpolation="nearest")
+        for r in c_rows:
+            ax.axhline(r - 0.5, color="tab:blue", lw=0.3, alpha=0.5)
+        for beat in range(1, 4):
+            ax.axvline(beat * b.shape[1] / 4 - 0.5, color="tab:red", lw=0.3, alpha=0.5)
+        if titles is not None and k < len(titles):
+            ax.set_title(titles[k], fontsize=7)
+        if k % ncols == 0:
+            ax.set_yticks(c_rows)
+            ax.set_yticklabels([note_name(lowest_pitch + r) for r in c_rows], fontsize=6)
+    return fig, axes
+
+
+def plot_training(log, preview=None, *, lowest_pitch: int = GAN_LOWEST_PITCH, fig=None, ncols: int = 8):
+    """A GAN's loss curves per epoch (left) and the latest preview bars (right) in one figure.
+
+    Args:
+        log: a :class:`musegen_helpers.models.gan.TrainingLog` (its ``history``, ``epochs``,
+            ``seconds`` and ``checks``).
+        preview: bars to show beside the curves (see :func:`plot_bars`), or None.
+
+    Returns ``(fig, axes)``: the loss Axes, then the preview's array of Axes when drawn.
+    Lesson: 04_gan
+    """
+    import matplotlib.pyplot as plt
+
+    if fig is None:
+        fig = plt.figure(figsize=(13, 3.2))
+    outer = fig.add_gridspec(1, 2, width_ratios=[1, 2.6], wspace=0.15)
+    ax = fig.add_subplot(outer[0])
+    epochs = np.arange(1, len(next(iter(log.history.values()), [])) + 1)
+    for name in ("d_loss", "g_loss"):
+        if name in log.history:
+            ax.plot(epochs, log.history[name], label=name.replace("_", " "))
+    if "real_score" in log.history:
+        ax.plot(epochs, log.history["real_score"], ":", label="D(real)")
+        ax.plot(epochs, log.history["fake_score"], ":", label="D(fake)")
+    ax.set_xlabel("epoch")
+    ax.legend(fontsize=7)
+    ax.set_title(f"losses after {log.epochs} epochs ({log.seconds:.0f} s)", fontsize=9)
+    axes = [ax]
+    if preview is not None:
+        sub = fig.add_subfigure(outer[1])
+        _, grid = plot_bars(preview, lowest_pitch=lowest_pitch, ncols=ncols, fig=sub, cell=1.0)
+        if log.checks:
+            q = log.checks[-1][1]
+            sub.suptitle(f"epoch {log.checks[-1][0]}: {q['used pitch classes']:.1f} pitch classes/bar, "
+                         f"{q['empty bar rate']:.0%} empty, {q['unique fraction']:.0%} unique",
+                         fontsize=9)
+        axes.append(grid)
+    return fig, axes

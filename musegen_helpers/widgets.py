@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Mapping
 
-__all__ = ["music_controls", "MusicControls", "show_message"]
+__all__ = ["music_controls", "MusicControls", "show_message", "latent_walk_widget"]
 
 #: Longest message shown in a widget (characters); longer ones are cut with "…".
 MAX_MESSAGE_CHARS = 400
@@ -169,3 +169,75 @@ def music_controls(make_piece: Callable, controls: Mapping, *, show: tuple[str, 
     if run:
         mc.update()
     return mc
+
+
+def latent_walk_widget(generator, seed_start: int = 1, seed_end: int = 2, positions: int = 9,
+                       lowest_pitch: int = 36, threshold: float = 0.5, tempo: float = 80.0):
+    """A slider that walks a GAN generator's noise space from one generated bar to another.
+
+    The bars at ``positions`` (2–64) evenly spaced points of the spherical path
+    (:func:`musegen_helpers.models.gan.interpolate_latent`) are generated once (one batch), so
+    moving the slider only looks them up: the roll and the player change at once.
+    ``seed_start``/``seed_end`` pick the two noise vectors (whole numbers >= 0), ``lowest_pitch``
+    is the MIDI pitch of the bars' row 0 (C2 = 36, as ``gan.LOWEST_PITCH``), ``threshold`` (0–1,
+    exclusive) turns note chances into notes, ``tempo`` is in quarter notes per minute (20–300).
+
+    Raises:
+        ValueError: a bad argument, before anything is drawn (what is wrong and what to use).
+
+    If a bar cannot be drawn, the widget says why instead of the picture.
+    Returns an ``ipywidgets.VBox``. Lesson: 04_gan
+    """
+    import ipywidgets as widgets
+    import keras
+    import numpy as np
+
+    from .audio import play
+    from .config import check_seed
+    from .models import gan as G
+    from .plots import figure_png, plot_bars
+
+    if not isinstance(generator, keras.Model):
+        raise ValueError(f"generator must be a Keras model (e.g. G.load_pretrained_generator()[0]), "
+                         f"got {type(generator).__name__}.")
+    seed_start, seed_end = check_seed(seed_start, allow_none=False), check_seed(seed_end, allow_none=False)
+    if isinstance(positions, bool) or not isinstance(positions, (int, np.integer)) or not 2 <= positions <= 64:
+        raise ValueError(f"positions is the number of stops on the walk: a whole number from 2 to 64, got {positions!r}.")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold is the note chance above which a cell sounds: a number between 0 and 1, "
+                         f"got {threshold!r}.")
+    if isinstance(tempo, bool) or not isinstance(tempo, (int, float)) or not 20 <= tempo <= 300:
+        raise ValueError(f"tempo must be 20–300 quarter notes per minute, got {tempo!r}.")
+    pitches = int(generator.outputs[0].shape[2])
+    if isinstance(lowest_pitch, bool) or not isinstance(lowest_pitch, (int, np.integer)) \
+            or not 0 <= lowest_pitch <= 128 - pitches:
+        raise ValueError(f"lowest_pitch must be 0–{128 - pitches} so that {pitches} rows stay within MIDI 0–127, "
+                         f"got {lowest_pitch!r}.")
+    latent_dim = G.latent_dim_of(generator)
+    a = G.latent_points(1, latent_dim, seed_start)[0]
+    b = G.latent_points(1, latent_dim, seed_end)[0]
+    path = G.interpolate_latent(a, b, np.linspace(0.0, 1.0, int(positions)))
+    rolls = np.asarray(generator(path, training=False)) > threshold
+    slider = widgets.IntSlider(value=0, min=0, max=positions - 1, description="start → end",
+                               continuous_update=False)
+    # an Image and an HTML player, not an Output holding a Figure: drawn the same in every front end
+    picture = widgets.Image(format="png")
+    player = widgets.HTML()
+    message = widgets.Output()
+
+    def draw(change=None):
+        k = int(slider.value)
+        try:
+            fig, _ = plot_bars(rolls[k:k + 1], lowest_pitch=lowest_pitch, ncols=1, cell=3.0,
+                               titles=[f"{k}/{positions - 1} of the way"])
+            picture.value = figure_png(fig)
+            player.value = play(G.bar_to_piece(rolls[k], lowest_pitch, tempo=tempo))._repr_html_()
+            message.outputs = ()
+        except Exception as exc:  # a callback's traceback would be invisible: say it in the widget
+            show_message(message, f"bar {k} could not be drawn: {type(exc).__name__}: {exc}")
+
+    slider.observe(draw, names="value")
+    draw()
+    box = widgets.VBox([slider, picture, player, message])
+    box.add_class("musegen-latent-walk")
+    return box

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from musegen_helpers.datasets import load_chorales  # noqa: E402
 from musegen_helpers.models import gan as G  # noqa: E402
+from musegen_helpers.models.saving import check_can_write_model, save_model  # noqa: E402
 
 RECIPE = "label_smoothing"
 EPOCHS = 60
@@ -51,8 +52,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     early_out = args.out.with_name(args.out.stem + "_early.keras")
-    G.check_can_write_model(args.out, args.overwrite)
-    G.check_can_write_model(early_out, args.overwrite)
+    check_can_write_model(args.out, args.overwrite)
+    check_can_write_model(early_out, args.overwrite)
     chorales = load_chorales(data_dir=args.data_dir)
     bars = G.chorale_bars(chorales)
     print(f"{len(chorales)} chorales -> {len(bars)} bars of shape {bars.shape[1:]}", flush=True)
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
                   "what": f"the run of {args.out.name} after {EARLY_EPOCHS} epoch(s): an unsure generator",
                   "lowest_pitch": G.LOWEST_PITCH, "epochs": EARLY_EPOCHS, "settings": gan.settings,
                   "quality": G.quality(G.generate_bars(gan.generator, N_SAMPLES, seed=1))}
-    G.save_generator(gan.generator, early_out, overwrite=args.overwrite, info=early_info)
+    save_model(gan.generator, early_out, overwrite=args.overwrite, info=early_info)
     log = G.train_gan(gan, bars, epochs=args.epochs - EARLY_EPOCHS, batch_size=BATCH_SIZE, every=10, show=True,
                       seed=args.seed, log=log)
     seconds = time.perf_counter() - started
@@ -85,11 +86,11 @@ def main(argv=None) -> int:
         "train_seconds": round(seconds, 1),
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
         "quality_samples": N_SAMPLES,
-        "quality": {metric: {name: round(v, 4) for name, v in values.items()}
-                    for metric, values in table.rows.items()},
+        "quality": {metric: {row["bars"]: round(row[metric], 4) for row in table.rows}
+                    for metric in table.columns[1:]},
         "history": {k: [round(x, 4) for x in v] for k, v in log.history.items()},
     }
-    path = G.save_generator(gan.generator, args.out, overwrite=args.overwrite, info=info)
+    path = save_model(gan.generator, args.out, overwrite=args.overwrite, info=info)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) after {seconds / 60:.1f} min of training")
     return 0
 

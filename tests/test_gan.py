@@ -1,4 +1,5 @@
-"""Lesson 04's GAN helpers: data bars, models, gradient penalty, files and quality metrics."""
+"""Lesson 04's GAN helpers: data bars, models, gradient penalty, model files, and quality numbers
+measured through Pieces by musegen_helpers.metrics (the metrics themselves: tests/test_metrics.py)."""
 
 import json
 import math
@@ -8,7 +9,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from musegen_helpers import metrics as M  # noqa: E402
 from musegen_helpers.models import gan as G  # noqa: E402
+from musegen_helpers.models import saving  # noqa: E402
 from musegen_helpers.music import Note, Piece  # noqa: E402
 
 STEPS, PITCHES, LATENT = 8, 12, 4
@@ -137,29 +140,47 @@ def test_make_gan_knows_its_recipes():
     assert gan.settings["d_learning_rate"] > 10 * gan.settings["g_learning_rate"]
 
 
-# ---- files -------------------------------------------------------------------------------
+# ---- files (models/saving.py, shared by every model) -----------------------------------------
 def test_saved_generator_loads_safely_and_makes_the_same_bars(tiny_generator, tmp_path):
-    path = G.save_generator(tiny_generator, tmp_path / "g.keras", info={"lowest_pitch": 60})
-    loaded = G.load_generator(path)
+    path = saving.save_model(tiny_generator, tmp_path / "g.keras", info={"lowest_pitch": 60})
+    loaded = saving.load_model(path)
     np.testing.assert_allclose(G.generate_bars(loaded, 4, seed=9, threshold=None),
                                G.generate_bars(tiny_generator, 4, seed=9, threshold=None), atol=1e-6)
     assert json.loads((tmp_path / "g.json").read_text()) == {"lowest_pitch": 60}
+    assert saving.load_info(path) == {"lowest_pitch": 60}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.json", "g.keras"]  # no temp files left
 
 
-def test_save_generator_never_overwrites_unless_asked(tiny_generator, tmp_path):
-    path = G.save_generator(tiny_generator, tmp_path / "g.keras")
+def test_save_model_never_overwrites_unless_asked(tiny_generator, tmp_path):
+    path = saving.save_model(tiny_generator, tmp_path / "g.keras")
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        G.save_generator(tiny_generator, path)
-    G.save_generator(tiny_generator, path, overwrite=True)
+        saving.save_model(tiny_generator, path)
+    saving.save_model(tiny_generator, path, overwrite=True)
     with pytest.raises(ValueError, match=".keras"):
-        G.save_generator(tiny_generator, tmp_path / "g.h5")
+        saving.save_model(tiny_generator, tmp_path / "g.h5")
+    # the JSON beside it is checked before a long run, too
+    (tmp_path / "h.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="h.json"):
+        saving.check_can_write_model(tmp_path / "h.keras")
+    assert saving.check_can_write_model(tmp_path / "h.keras", with_info=False) == tmp_path / "h.keras"
 
 
-def test_load_generator_explains_a_missing_file(tmp_path):
+def test_info_that_json_cannot_write_is_refused_before_the_model_is_written(tiny_generator, tmp_path):
+    with pytest.raises(TypeError, match="JSON"):
+        saving.save_model(tiny_generator, tmp_path / "g.keras", info={"when": object()})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_model_explains_a_missing_or_damaged_file(tmp_path):
     from musegen_helpers.errors import MusicFileError
-    with pytest.raises(MusicFileError, match="no such model file"):
-        G.load_generator(tmp_path / "nothing.keras")
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        saving.load_model(tmp_path / "nothing.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip archive")
+    with pytest.raises(MusicFileError, match="bad.keras.*could not load"):
+        saving.load_model(bad)
+    with pytest.raises(FileNotFoundError, match="no information file"):
+        saving.load_info(bad)
 
 
 def test_pretrained_generator_is_small_and_makes_chorale_bars():
@@ -171,72 +192,84 @@ def test_pretrained_generator_is_small_and_makes_chorale_bars():
     assert bars.any(axis=(1, 2, 3)).all(), "the pretrained generator made an empty bar"
 
 
-# ---- quality metrics on hand-made bars ---------------------------------------------------
+# ---- quality numbers: bars -> Pieces -> musegen_helpers.metrics ----------------------------------
 C4, E4, G4, C5 = 24, 28, 31, 36  # rows above LOWEST_PITCH = 36 (C2)
 
 
-def test_held_c_major_triad_has_three_pitch_classes_and_only_qualified_notes():
+def _roll_quality(bars, lowest_pitch=G.LOWEST_PITCH, min_steps=3):
+    """The numbers computed straight on the rolls with numpy, independently of Pieces (the
+    definitions gan.py had before the metrics moved to musegen_helpers.metrics)."""
+    rolls = np.asarray(bars).astype(bool)
+    rolls = rolls[..., 0] if rolls.ndim == 4 else rolls
+    nonempty = rolls[rolls.any(axis=(1, 2))]
+    classes = (lowest_pitch + np.arange(rolls.shape[2])) % 12
+    upc = [len(set(classes[b.any(axis=0)])) for b in nonempty]
+    runs = np.diff(np.pad(np.transpose(rolls, (0, 2, 1)).astype(np.int8), ((0, 0), (0, 0), (1, 1))), axis=2)
+    lengths = np.nonzero(runs == -1)[2] - np.nonzero(runs == 1)[2]
+    counts = rolls.sum(axis=2).ravel()
+    flat = rolls.reshape(len(rolls), -1)
+    rng = np.random.default_rng(0)
+    i = rng.integers(0, len(rolls), 2000)
+    j = (i + rng.integers(1, len(rolls), 2000)) % len(rolls)
+    inter, union = (flat[i] & flat[j]).sum(axis=1), (flat[i] | flat[j]).sum(axis=1)
+    return {
+        "used pitch classes": float(np.mean(upc)) if upc else 0.0,
+        "qualified note rate": float(np.mean(lengths >= min_steps)) if lengths.size else math.nan,
+        "empty bar rate": float(np.mean(~rolls.any(axis=(1, 2)))),
+        "unique fraction": len(np.unique(flat, axis=0)) / len(rolls),
+        "diversity": float(np.mean(np.where(union > 0, 1.0 - inter / np.maximum(union, 1), 0.0))),
+        "polyphony": float(counts[counts > 0].mean()) if (counts > 0).any() else math.nan,
+        "notes per bar": lengths.size / len(rolls),
+    }
+
+
+@pytest.mark.parametrize("density", [0.02, 0.1, 0.3])
+def test_quality_through_pieces_equals_counting_cells_of_the_rolls(density):
+    rng = np.random.default_rng(int(density * 100))
+    bars = rng.random((60, 16, 48)) < density
+    bars[::7] = False                                   # some empty bars
+    bars[1::9] = bars[2]                                # some repeated bars
+    got, expected = G.quality(bars[..., None]), _roll_quality(bars)
+    assert got.keys() == expected.keys()
+    for name in expected:
+        assert got[name] == pytest.approx(expected[name], nan_ok=True), name
+
+
+def test_quality_of_a_held_triad_and_of_silence():
     triad = _bar([(C4, 0, 16), (E4, 0, 16), (G4, 0, 16)])
-    assert G.used_pitch_classes(triad).tolist() == [3]
-    assert G.note_lengths(triad).tolist() == [16, 16, 16]
-    assert G.qualified_note_rate(triad) == 1.0
-    assert G.polyphony(triad) == 3.0
-    assert G.notes_per_bar(triad) == 3.0
+    q = G.quality(np.stack([triad, triad]))
+    assert q["used pitch classes"] == 3 and q["qualified note rate"] == 1.0 and q["polyphony"] == 3.0
+    assert q["notes per bar"] == 3.0 and q["unique fraction"] == 0.5 and q["diversity"] == 0.0
+    # trailing empty bars count: a Piece ends with its last note, so quality passes the bars' length
+    q = G.quality(np.stack([triad, _bar([]), _bar([]), _bar([])]))
+    assert q["empty bar rate"] == 0.75 and q["notes per bar"] == 0.75
+    silent = G.quality(np.zeros((3, 16, 48), bool))
+    assert silent["used pitch classes"] == 0.0 and silent["empty bar rate"] == 1.0
+    assert math.isnan(silent["qualified note rate"]) and math.isnan(silent["polyphony"])
+    # three sixteenths are a qualified note, two are not (min_steps=3 -> 0.75 quarter notes)
+    assert G.quality(_bar([(C4, 0, 2), (C4, 4, 6), (E4, 8, 11)]))["qualified note rate"] == pytest.approx(1 / 3)
 
 
-def test_octaves_count_as_one_pitch_class():
-    assert G.used_pitch_classes(_bar([(C4, 0, 4), (C5, 4, 8)])).tolist() == [1]
-
-
-def test_qualified_note_rate_counts_notes_of_three_steps_or_more():
-    # two eighth notes (2 steps) and one dotted eighth (3 steps)
-    bar = _bar([(C4, 0, 2), (C4, 4, 6), (E4, 8, 11)])
-    assert G.note_lengths(bar).tolist() == [2, 2, 3]
-    assert G.qualified_note_rate(bar) == pytest.approx(1 / 3)
-    # notes that touch the bar's end or neighbour rows stay separate notes
-    edges = _bar([(0, 14, 16), (1, 0, 2)])
-    assert sorted(G.note_lengths(edges).tolist()) == [2, 2]
-    assert math.isnan(G.qualified_note_rate(_bar([])))
-
-
-def test_empty_bars_and_unique_fraction():
-    a, b = _bar([(C4, 0, 16)]), _bar([(E4, 0, 8)])
-    empty = _bar([])
-    assert G.empty_bar_rate(np.stack([a, b, empty, a])) == 0.25
-    assert G.unique_fraction(np.stack([a, a, b, empty])) == 0.75
-    assert G.unique_fraction(np.stack([a] * 10)) == pytest.approx(0.1)
-
-
-def test_diversity_sees_a_collapse_that_unique_fraction_misses():
-    base = _bar([(C4, 0, 16), (E4, 0, 8), (G4, 8, 16)])   # 32 on cells
-    nudged = []
-    for k in range(8):                                     # one extra cell each: all "unique"
-        b = base.copy()
-        b[k, 40] = True
-        nudged.append(b)
-    nudged = np.stack(nudged)
-    assert G.unique_fraction(nudged) == 1.0
-    # any two differ in 2 of their 34 cells: Jaccard distance 2/34
-    assert G.diversity(nudged) == pytest.approx(2 / 34)
-    disjoint = np.stack([_bar([(row, 0, 16)]) for row in range(8)])
-    assert G.diversity(disjoint) == 1.0
-
-
-def test_polyphony_ignores_silent_steps():
-    bar = _bar([(C4, 0, 4), (E4, 0, 4), (G4, 8, 12)])  # 2 voices for 4 steps, 1 for 4, silence 8
-    assert G.polyphony(bar) == pytest.approx((2 * 4 + 1 * 4) / 8)
-
-
-def test_quality_table_compares_sets_side_by_side():
+def test_quality_table_is_a_metrics_table_with_one_row_per_set():
     real = np.stack([_bar([(C4, 0, 16), (E4, 0, 16), (G4, 0, 16)])] * 2)
     flicker = np.stack([_bar([(C4, s, s + 1) for s in range(0, 16, 2)]), _bar([])])
-    table = G.quality_table(real, flicker)
-    assert table.columns == ["real", "generated"]
-    assert table.rows["used pitch classes"] == {"real": 3.0, "generated": 1.0}
-    assert table.rows["qualified note rate"]["generated"] == 0.0
-    assert table.rows["empty bar rate"]["generated"] == 0.5
-    assert table.ratio("used pitch classes", "generated") == pytest.approx(1 / 3)
-    assert "qualified note rate" in str(table) and "<table>" in table._repr_html_()
+    table = G.quality_table(real, flicker, other=real)
+    assert isinstance(table, M.Table)
+    assert table["bars"] == ["real", "generated", "other"]
+    assert table.row("real")["used pitch classes"] == 3.0
+    assert table.row("generated")["used pitch classes"] == 1.0
+    assert table.row("generated")["qualified note rate"] == 0.0
+    assert table.row("generated")["empty bar rate"] == 0.5
+    assert "qualified note rate" in repr(table) and "<table>" in table._repr_html_()
+
+
+def test_bars_to_pieces_gives_one_piece_per_bar_and_the_phrase_strings_them():
+    bars = np.stack([_bar([(C4, 0, 16)]), _bar([]), _bar([(E4, 4, 8)])])
+    pieces = G.bars_to_pieces(bars)
+    assert [len(p) for p in pieces] == [1, 0, 1]
+    assert all(p.time_signature == (4, 4) and p.key == "C major" for p in pieces)
+    phrase = G.bars_to_piece(bars)
+    assert [(n.pitch, n.start, n.duration) for n in phrase.notes] == [(60, 0.0, 4.0), (64, 9.0, 1.0)]
 
 
 def test_binarisation_thresholds():
@@ -306,7 +339,7 @@ def test_one_bar_with_its_channel_axis_is_one_bar():
     bar = _bar([(C4, 0, 16), (E4, 4, 8)])[..., None]           # (16, 48, 1), as bars[i] gives it
     piece = G.bar_to_piece(bar)
     assert sorted((n.pitch, n.start, n.duration) for n in piece.notes) == [(60, 0.0, 4.0), (64, 1.0, 1.0)]
-    assert G.used_pitch_classes(bar).tolist() == [2]
+    assert G.quality(bar)["used pitch classes"] == 2
 
 
 def test_bars_round_trip_through_a_piece():
@@ -316,45 +349,6 @@ def test_bars_round_trip_through_a_piece():
     assert piece.time_signature == (4, 4)
     again = np.stack([G.bar_roll(piece, 4.0 * i) for i in range(len(bars))])
     np.testing.assert_array_equal(again, bars)
-
-
-# ---- the latent-walk widget -----------------------------------------------------------------
-def test_latent_walk_widget_shows_a_roll_and_a_player_for_every_stop():
-    pytest.importorskip("ipywidgets")
-    generator, _ = G.load_pretrained_generator()
-    box = G.latent_walk_widget(generator, seed_start=1, seed_end=2, positions=5)
-    slider, picture, player, message = box.children
-    seen = set()
-    for k in range(5):
-        slider.value = k
-        assert picture.value[:8] == b"\x89PNG\r\n\x1a\n"
-        assert "<audio" in player.value and message.outputs == ()
-        seen.add(player.value)
-    assert len(seen) >= 3  # walking the noise space changes the music, not only the picture
-
-
-@pytest.mark.parametrize("kwargs, words", [
-    ({"positions": 1}, "whole number from 2 to 64"),
-    ({"positions": 10_000}, "whole number from 2 to 64"),
-    ({"positions": 4.5}, "whole number from 2 to 64"),
-    ({"seed_start": -1}, "seed must be a whole number"),
-    ({"seed_end": 2 ** 40}, "seed must be a whole number"),
-    ({"seed_end": "two"}, "seed must be a whole number"),
-    ({"threshold": 0.0}, "between 0 and 1"),
-    ({"threshold": 1.5}, "between 0 and 1"),
-    ({"tempo": 0}, "20–300"),
-    ({"lowest_pitch": 120}, "lowest_pitch must be"),  # 12 rows from 120 would pass MIDI 127
-], ids=lambda v: str(v))
-def test_latent_walk_widget_refuses_bad_arguments_with_what_to_use(tiny_generator, kwargs, words):
-    pytest.importorskip("ipywidgets")
-    with pytest.raises(ValueError, match=words):
-        G.latent_walk_widget(tiny_generator, **kwargs)
-
-
-def test_latent_walk_widget_wants_a_model():
-    pytest.importorskip("ipywidgets")
-    with pytest.raises(ValueError, match="Keras model"):
-        G.latent_walk_widget("gan_generator.keras")
 
 
 def test_a_million_bars_are_refused_before_any_memory_is_used(tiny_generator):

@@ -6,6 +6,7 @@ import pytest
 pytest.importorskip("keras")
 
 from musegen_helpers import datasets  # noqa: E402
+from musegen_helpers.metrics import diversity, unique_fraction  # noqa: E402
 from musegen_helpers.config import DATA_DIR  # noqa: E402
 from musegen_helpers.exercises import ____  # noqa: E402
 from musegen_helpers.lessons import lesson04 as L  # noqa: E402
@@ -61,14 +62,14 @@ def test_q1_unsolved_stub_is_not_attempted():
 def test_collapse_test_sets_are_what_they_claim():
     for what, bars, collapsed in L.collapse_test_sets():
         assert bars.shape[1:] == (16, 48, 1)
-        assert (G.diversity(bars) < 0.5) == collapsed, what
+        assert (diversity(G.bars_to_pieces(bars)) < 0.5) == collapsed, what
     flicker = [b for what, b, _ in L.collapse_test_sets() if "flicker" in what][0]
-    assert G.unique_fraction(flicker) > 0.9   # the trap: all "unique", yet one bar
+    assert unique_fraction(G.bars_to_pieces(flicker)) > 0.9   # the trap: all "unique", yet one bar
 
 
 def test_q3_accepts_a_diversity_test_and_explains_why_unique_counting_fails():
-    assert _verdict(L.q3, lambda bars: G.diversity(bars) < 0.5)[0] is True
-    passed, message = _verdict(L.q3, lambda bars: G.unique_fraction(bars) < 0.5)
+    assert _verdict(L.q3, lambda bars: diversity(G.bars_to_pieces(bars)) < 0.5)[0] is True
+    passed, message = _verdict(L.q3, lambda bars: unique_fraction(G.bars_to_pieces(bars)) < 0.5)
     assert passed is False and "flicker" in message and "diversity" in message
     assert _verdict(L.q3, lambda bars: False)[0] is False
     passed, message = _verdict(L.q3, lambda bars: None)

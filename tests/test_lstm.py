@@ -299,3 +299,15 @@ def test_legacy_model_is_the_classic_tutorial_model_in_keras_3_form():
     assert math.isclose(float(model.optimizer.learning_rate), 0.01, rel_tol=1e-6)
     out = np.asarray(model(np.eye(12, dtype="float32")[np.arange(16) % 12][None]))
     np.testing.assert_allclose(out.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_the_compiled_sampler_serves_models_of_different_sizes_in_one_session():
+    # a learner samples the pretrained model, then their own smaller one, then the pretrained again
+    small = lstm.build_melody_model(embedding_dim=16, units=24)
+    other = lstm.build_melody_model(embedding_dim=24, units=16)
+    for model in (small, other, small):
+        tokens = lstm.MelodySampler(model).generate(40, seed=3)
+        assert len(tokens) == 40
+    xla = lstm.MelodySampler(small).generate(40, seed=3, temperature=0)
+    numpy_path = lstm.MelodySampler(small, backend="numpy").generate(40, seed=3, temperature=0)
+    assert list(xla) == list(numpy_path)  # greedy: both back ends agree note for note

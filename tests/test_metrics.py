@@ -545,3 +545,58 @@ def test_binned_density_equals_scipy_gaussian_kde():
         ours = M._density(values, grid, M._bandwidth(values, 1e-3))
         reference = gaussian_kde(values)(grid)
         assert np.abs(ours - reference).max() < 1e-3 * reference.max()
+
+
+# ---- bars: MuseGAN's metrics, and variety across a set of pieces ---------------------------------
+def _chord(pitches, start, duration):
+    return [Note(p, start, duration) for p in pitches]
+
+
+def test_used_pitch_classes_counts_each_bar_and_skips_silent_ones():
+    # bar 1: C major triad with an octave (3 classes); bar 2 silent; bar 3: D alone (1 class)
+    piece = Piece(_chord([60, 64, 67, 72], 0, 4) + [Note(62, 8, 1)])
+    assert M.used_pitch_classes(piece) == pytest.approx((3 + 1) / 2)
+    # a note held over the bar line sounds in both bars
+    tied = Piece([Note(60, 2, 4), Note(64, 0, 1), Note(67, 5, 1)])
+    assert M.used_pitch_classes(tied) == pytest.approx((2 + 2) / 2)
+    # bars are the piece's own: a one-beat pickup is a bar of its own
+    assert M.used_pitch_classes(Piece([Note(62, 0, 1), Note(60, 1, 4)], pickup=1.0)) == 1.0
+    assert math.isnan(M.used_pitch_classes(Piece([])))
+
+
+def test_qualified_note_rate_counts_notes_of_three_sixteenths_or_more():
+    piece = Piece([Note(60, 0, 0.5), Note(60, 1, 0.5), Note(64, 2, 0.75), Note(67, 3, 4)])
+    assert M.qualified_note_rate(piece) == pytest.approx(2 / 4)
+    assert M.qualified_note_rate(piece, min_duration=0.5) == 1.0
+    assert M.qualified_note_rate(piece, min_duration=1.0) == pytest.approx(1 / 4)
+    assert math.isnan(M.qualified_note_rate(Piece([])))
+
+
+def test_empty_bar_rate_needs_until_for_trailing_silence():
+    piece = Piece([Note(60, 0, 4), Note(62, 8, 4)])     # bars 1 and 3 sound, bar 2 is silent
+    assert M.empty_bar_rate(piece) == pytest.approx(1 / 3)
+    assert M.empty_bar_rate(piece, until=20.0) == pytest.approx(3 / 5)   # two silent bars at the end
+    assert M.empty_bar_rate(Piece([Note(60, 2, 4)])) == 0.0            # held over the bar line
+    assert M.empty_bar_rate(Piece([]), until=8.0) == 1.0
+    waltz = Piece([Note(60, 0, 3), Note(60, 6, 3)], time_signature=(3, 4))
+    assert M.empty_bar_rate(waltz) == pytest.approx(1 / 3)             # bars of 3 quarter notes
+
+
+def test_unique_fraction_and_diversity_tell_copies_from_varied_pieces():
+    a, b = Piece(_chord([60, 64, 67], 0, 4)), Piece([Note(62, 0, 2)])
+    empty = Piece([])
+    assert M.unique_fraction([a, a, b, empty]) == 0.75
+    assert M.unique_fraction([a] * 10) == pytest.approx(0.1)
+    assert M.unique_fraction([a, a.transpose(0).with_notes(a.notes, tempo=60)]) == 0.5  # tempo is not a note
+    assert math.isnan(M.unique_fraction([]))
+    # one extra sixteenth in each copy (3 x 16 + 1 cells): every piece "unique", yet a pair shares 48 of 50
+    nudged = [a.with_notes(a.notes + [Note(84, k / 4, 0.25)]) for k in range(8)]
+    assert M.unique_fraction(nudged) == 1.0
+    assert M.diversity(nudged) == pytest.approx(2 / 50)
+    disjoint = [Piece([Note(40 + k, 0, 4)]) for k in range(8)]
+    assert M.diversity(disjoint) == 1.0
+    assert M.diversity([empty, empty]) == 0.0
+    # the grid: at 4 steps per quarter a 32nd note still fills a cell; the ratio holds at 24
+    assert M.diversity(nudged, resolution=24) == pytest.approx(2 / 50)
+    with pytest.raises(ValueError, match="at least two"):
+        M.diversity([a])

@@ -159,3 +159,62 @@ def test_figure_png_gives_png_bytes_and_closes_the_figure():
     data = figure_png(fig, dpi=50)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert fig.number not in plt.get_fignums()  # a widget moved 100 times must not keep 100 figures open
+
+
+# ---- GAN bars (lesson 04) -------------------------------------------------------------------
+def test_plot_bars_draws_each_bar_as_its_roll_in_a_grid():
+    from musegen_helpers.plots import plot_bars
+
+    bars = np.zeros((5, 16, 48, 1), dtype=bool)       # with the Conv2D channel axis, as a GAN makes them
+    bars[0, 0:16, 24] = True                          # C4 held all bar in the first bar
+    bars[3, 4:8, 28] = True
+    fig, axes = plot_bars(bars, ncols=3, titles=["a", "b", "c", "d", "e"])
+    assert axes.shape == (2, 3)
+    shown = [ax.images[0].get_array() for ax in axes.ravel()[:5]]
+    for k in range(5):                                # pitch up, time across: the roll transposed
+        np.testing.assert_array_equal(np.asarray(shown[k]), bars[k, :, :, 0].T.astype(float))
+    assert not axes.ravel()[5].images and not axes.ravel()[5].axison   # the spare cell is blank
+    # the C rows are labelled with note names from lowest_pitch (row 0 = C2)
+    assert [t.get_text() for t in axes[0, 0].get_yticklabels()] == ["C2", "C3", "C4", "C5"]
+    assert axes[1, 0].get_title() == "d"
+
+
+def test_plot_bars_draws_into_given_axes_and_refuses_too_few():
+    from musegen_helpers.plots import plot_bars
+
+    fig, given = plt.subplots(1, 2)
+    bars = np.random.default_rng(0).random((2, 16, 48))   # chances draw as grey levels
+    out_fig, axes = plot_bars(bars, given, lowest_pitch=48)
+    assert out_fig is fig and axes.ravel().tolist() == given.ravel().tolist()
+    assert [t.get_text() for t in given[0].get_yticklabels()][0] == "C3"
+    with pytest.raises(ValueError, match="3 bars need 3 axes"):
+        plot_bars(np.zeros((3, 16, 48)), given)
+    with pytest.raises(ValueError, match="shape"):
+        plot_bars(np.zeros((2, 3, 16, 48)))
+
+
+def test_plot_bars_default_lowest_pitch_is_the_gans():
+    keras = pytest.importorskip("keras")  # noqa: F841
+    from musegen_helpers.models import gan as G
+    from musegen_helpers.plots import GAN_LOWEST_PITCH
+
+    assert GAN_LOWEST_PITCH == G.LOWEST_PITCH
+
+
+def test_plot_training_draws_the_losses_and_the_preview():
+    from types import SimpleNamespace
+
+    from musegen_helpers.plots import plot_training
+
+    log = SimpleNamespace(history={"d_loss": [0.7, 0.6, 0.5], "g_loss": [0.8, 0.9, 1.0],
+                                   "real_score": [0.5, 0.6, 0.7], "fake_score": [0.5, 0.4, 0.3]},
+                          epochs=3, seconds=12.0,
+                          checks=[(3, {"used pitch classes": 6.5, "empty bar rate": 0.0, "unique fraction": 1.0})])
+    fig, axes = plot_training(log, np.zeros((4, 16, 48), bool), ncols=4)
+    losses = axes[0]
+    assert [line.get_label() for line in losses.lines] == ["d loss", "g loss", "D(real)", "D(fake)"]
+    np.testing.assert_array_equal(losses.lines[0].get_ydata(), [0.7, 0.6, 0.5])
+    assert "3 epochs" in losses.get_title()
+    assert axes[1].shape == (1, 4)
+    fig, axes = plot_training(log)                    # no preview: the curves only
+    assert len(axes) == 1

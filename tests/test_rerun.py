@@ -93,12 +93,12 @@ MISUSE = {
         for kwargs, words in [({"positions": 0}, "from 2 to 64"), ({"seed_start": -1}, "seed must be"),
                               ({"threshold": 2.0}, "between 0 and 1")]:
             try:
-                G.latent_walk_widget(pretrained, **kwargs)
+                latent_walk_widget(pretrained, **kwargs)
             except ValueError as error:
                 assert words in str(error), str(error)
             else:
                 raise AssertionError(f"latent_walk_widget accepted {kwargs}")
-        walk = G.latent_walk_widget(pretrained, positions=4)
+        walk = latent_walk_widget(pretrained, positions=4)
         slider, picture, player, message = walk.children
         for k in (3, 0, 2):
             slider.value = k

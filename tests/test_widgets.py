@@ -143,3 +143,58 @@ def test_a_very_long_message_is_cut(capsys):
     mc = music_controls(make, _controls(), show=("sound",))
     shown = mc.message.outputs[0]["data"]["text/html"]
     assert MAX_MESSAGE_CHARS < len(shown) < MAX_MESSAGE_CHARS + 200 and "…" in shown
+
+
+# ---- the GAN's latent-walk slider (lesson 04) --------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_generator():
+    keras = pytest.importorskip("keras")
+    from musegen_helpers.models import gan as G
+
+    keras.utils.set_random_seed(1)
+    return G.build_generator(4, 8, 12, filters=4)
+
+
+def test_latent_walk_widget_shows_a_roll_and_a_player_for_every_stop():
+    pytest.importorskip("keras")
+    from musegen_helpers.models import gan as G
+    from musegen_helpers.widgets import latent_walk_widget
+
+    generator, _ = G.load_pretrained_generator()
+    box = latent_walk_widget(generator, seed_start=1, seed_end=2, positions=5)
+    slider, picture, player, message = box.children
+    seen = set()
+    for k in range(5):
+        slider.value = k
+        assert picture.value[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<audio" in player.value and message.outputs == ()
+        seen.add(player.value)
+    assert len(seen) >= 3  # walking the noise space changes the music, not only the picture
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"positions": 1}, "whole number from 2 to 64"),
+    ({"positions": 10_000}, "whole number from 2 to 64"),
+    ({"positions": 4.5}, "whole number from 2 to 64"),
+    ({"seed_start": -1}, "seed must be a whole number"),
+    ({"seed_end": 2 ** 40}, "seed must be a whole number"),
+    ({"seed_end": "two"}, "seed must be a whole number"),
+    ({"threshold": 0.0}, "between 0 and 1"),
+    ({"threshold": 1.5}, "between 0 and 1"),
+    ({"tempo": 0}, "20–300"),
+    ({"lowest_pitch": 120}, "lowest_pitch must be"),  # 12 rows from 120 would pass MIDI 127
+    ({"lowest_pitch": "C2"}, "lowest_pitch must be"),
+], ids=lambda v: str(v))
+def test_latent_walk_widget_refuses_bad_arguments_with_what_to_use(tiny_generator, kwargs, words):
+    from musegen_helpers.widgets import latent_walk_widget
+
+    with pytest.raises(ValueError, match=words):
+        latent_walk_widget(tiny_generator, **kwargs)
+
+
+def test_latent_walk_widget_wants_a_model():
+    pytest.importorskip("keras")
+    from musegen_helpers.widgets import latent_walk_widget
+
+    with pytest.raises(ValueError, match="Keras model"):
+        latent_walk_widget("gan_generator.keras")

@@ -153,12 +153,12 @@ def _check_collapse(answer):
         if not isinstance(said, (bool, np.bool_)) and not (isinstance(said, numbers.Integral) and said in (0, 1)):
             # bool() of an array or a string would either raise or always be True: say what is wanted instead
             raise CheckFailed(f"on {what}, your function returned {describe_answer(said)}; it should return True "
-                              "(collapsed) or False, e.g. `return G.diversity(bars) < 0.5`.")
+                              "(collapsed) or False, e.g. `return diversity(G.bars_to_pieces(bars)) < 0.5`.")
         if bool(said) != collapsed:
             if collapsed and "flicker" in what:
                 raise CheckFailed(f"on {what} your function says 'not collapsed'. Every bar differs from every "
                                   "other in a few cells, so they are all unique, yet they sound the same. "
-                                  "Measure how much bars overlap (G.diversity), not only whether they are identical.")
+                                  "Measure how much bars overlap (diversity), not only whether they are identical.")
             raise CheckFailed(f"on {what} your function says {'not ' if collapsed else ''}collapsed, but it "
                               f"{'is' if collapsed else 'is not'}.")
 
@@ -166,12 +166,13 @@ def _check_collapse(answer):
 q3 = Exercise(
     "detect mode collapse",
     check=_check_collapse,
-    hints=["G.unique_fraction(bars) counts bars that differ in at least one cell. Is one cell enough to "
-           "make two bars sound different?",
-           "G.diversity(bars) is the mean Jaccard distance between random pairs: about 0.9 for Bach's bars, "
-           "near 0 when the bars are copies of each other.",
-           "return G.diversity(bars) < 0.5"],
-    solution="def is_collapsed(bars):\n    return G.diversity(bars) < 0.5   # real chorale bars: about 0.89",
+    hints=["unique_fraction(G.bars_to_pieces(bars)) counts bars that differ in at least one note. Is one "
+           "cell enough to make two bars sound different?",
+           "diversity(G.bars_to_pieces(bars)) is the mean Jaccard distance between random pairs of bars: about "
+           "0.9 for Bach's bars, near 0 when the bars are copies of each other.",
+           "return diversity(G.bars_to_pieces(bars)) < 0.5"],
+    solution=("def is_collapsed(bars):\n"
+              "    return diversity(G.bars_to_pieces(bars)) < 0.5   # Bach's bars: about 0.9; copies of one bar: near 0"),
 )
 
 

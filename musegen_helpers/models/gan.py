@@ -16,13 +16,18 @@ What is here, in the order lesson 04 uses it:
 * **training** — :func:`make_gan` builds and compiles one; :func:`train_gan` trains it with a
   progress bar and, every few epochs, a grid of generated bars, the loss curves and the
   quality numbers.
-* **generation** — :func:`generate_bars`, :func:`bars_to_piece`, latent-space walks.
-* **quality** — numpy metrics after MuseGAN (Dong et al. 2018): used pitch classes, qualified
-  notes, empty bars, plus unique fraction and polyphony; :func:`quality_table`.
+* **generation** — :func:`generate_bars`, :func:`binarize`, :func:`bars_to_piece`, latent points
+  and walks (:func:`latent_points`, :func:`interpolate_latent`).
+* **quality** — :func:`quality` decodes bars into Pieces and asks :mod:`musegen_helpers.metrics`
+  for MuseGAN's numbers (used pitch classes, qualified notes, empty bars; Dong et al. 2018)
+  plus unique fraction, diversity and polyphony; :func:`quality_table` puts sets side by side.
 * **failure modes** — :data:`RECIPES` names the settings that make a GAN fail on purpose
   (a discriminator that wins, mode collapse) and the fixes.
-* **files** — :func:`save_generator` / :func:`load_generator` (``.keras``, ``safe_mode=True``),
-  :func:`load_pretrained_generator` for the shipped model.
+* **the shipped model** — :func:`load_pretrained_generator`.
+
+Elsewhere: the pictures (``plot_bars``, ``plot_training``) are in :mod:`musegen_helpers.plots`,
+the latent-walk slider (``latent_walk_widget``) in :mod:`musegen_helpers.widgets`, the metrics
+in :mod:`musegen_helpers.metrics`, saving and loading any model in :mod:`.saving`.
 
 Units: a *step* is one sixteenth note (0.25 quarter notes); pitches are MIDI numbers, a bar's
 row ``i`` is pitch ``lowest_pitch + i``.
@@ -35,33 +40,30 @@ Lesson: 04_gan
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
 import keras
 from keras import layers, ops
 
+from .. import metrics
 from ..config import PRETRAINED_DIR, check_seed
 from ..errors import LimitError
-from ..music import Piece, key_signature_mode, note_name, parse_key
+from ..music import Piece, key_signature_mode, parse_key
 from ..representation import piano_roll, piece_from_piano_roll
+from .saving import load_info, load_model
 
 __all__ = [
     "STEPS_PER_BAR", "LOWEST_PITCH", "N_PITCHES", "PRETRAINED_GENERATOR", "EARLY_GENERATOR",
-    "semitones_to_c", "bar_roll", "chorale_bars", "bar_to_piece", "bars_to_piece",
+    "semitones_to_c", "bar_roll", "chorale_bars", "bar_to_piece", "bars_to_pieces", "bars_to_piece",
     "build_generator", "build_discriminator", "discriminator_loss", "generator_loss",
-    "gradient_penalty", "BarGAN", "WGANGP", "make_gan", "RECIPES", "TrainingLog", "train_gan", "plot_training",
-    "latent_points", "interpolate_latent", "generate_bars", "binarize", "density_threshold",
-    "plot_bars", "used_pitch_classes", "note_lengths", "qualified_note_rate", "empty_bar_rate",
-    "unique_fraction", "diversity", "polyphony", "notes_per_bar", "quality", "quality_table", "QualityTable",
-    "check_can_write_model", "save_generator", "load_generator", "load_pretrained_generator", "latent_walk_widget",
+    "gradient_penalty", "BarGAN", "WGANGP", "make_gan", "RECIPES", "TrainingLog", "train_gan",
+    "latent_dim_of", "latent_points", "interpolate_latent", "generate_bars", "binarize", "density_threshold",
+    "quality", "quality_table", "load_pretrained_generator",
 ]
 
 STEPS_PER_BAR = 16   # sixteenth notes in a 4/4 bar
@@ -207,17 +209,17 @@ def bar_to_piece(bar, lowest_pitch: int = LOWEST_PITCH, steps_per_bar: int = STE
                  tempo: float = 80.0, threshold: float = 0.5) -> Piece:
     """One bar ``(steps, pitches[, 1])`` as a Piece you can play (via
     :func:`~musegen_helpers.representation.piece_from_piano_roll`). Lesson: 04_gan"""
-    return bars_to_piece(_as_rolls(bar, threshold)[:1], lowest_pitch, tempo=tempo,
-                         steps_per_bar=steps_per_bar)
+    return bars_to_pieces(_as_rolls(bar, threshold)[:1], lowest_pitch, tempo=tempo, steps_per_bar=steps_per_bar)[0]
 
 
-def bars_to_piece(bars, lowest_pitch: int = LOWEST_PITCH, tempo: float = 80.0, *,
-                  steps_per_bar: int = STEPS_PER_BAR, threshold: float = 0.5,
-                  key: str | None = "C major", title: str = "") -> Piece:
-    """String bars one after another into a phrase (a Piece in 4/4).
+def bars_to_pieces(bars, lowest_pitch: int = LOWEST_PITCH, tempo: float = 80.0, *,
+                   steps_per_bar: int = STEPS_PER_BAR, threshold: float = 0.5,
+                   key: str | None = "C major") -> list[Piece]:
+    """Each bar as its own one-bar Piece in 4/4 (an empty bar is a Piece without notes).
 
-    Each bar is decoded on its own, so a pitch held across a bar line is struck again — the same
-    convention as :func:`chorale_bars`, which cut notes at bar lines.
+    Each run of "on" steps of one pitch is one note, decoded by
+    :func:`~musegen_helpers.representation.piece_from_piano_roll`; a step is
+    ``4 / steps_per_bar`` quarter notes.
 
     Args:
         bars: ``(n, steps, pitches[, 1])`` booleans or probabilities (binarised at ``threshold``).
@@ -231,10 +233,27 @@ def bars_to_piece(bars, lowest_pitch: int = LOWEST_PITCH, tempo: float = 80.0, *
     if steps_per_quarter * 4 != steps_per_bar or rolls.shape[1] != steps_per_bar:
         raise ValueError(f"bars have {rolls.shape[1]} steps; expected steps_per_bar={steps_per_bar} "
                          "(a multiple of 4).")
-    notes = []
-    for i, roll in enumerate(rolls):
-        bar = piece_from_piano_roll(roll.T, steps_per_quarter=steps_per_quarter, lowest_pitch=lowest_pitch)
-        notes += [replace(n, start=n.start + 4.0 * i) for n in bar.notes]
+    return [piece_from_piano_roll(roll.T, steps_per_quarter=steps_per_quarter, lowest_pitch=lowest_pitch,
+                                  tempo=tempo, time_signature=(4, 4), key=key) for roll in rolls]
+
+
+def bars_to_piece(bars, lowest_pitch: int = LOWEST_PITCH, tempo: float = 80.0, *,
+                  steps_per_bar: int = STEPS_PER_BAR, threshold: float = 0.5,
+                  key: str | None = "C major", title: str = "") -> Piece:
+    """String bars one after another into a phrase (a Piece in 4/4).
+
+    Each bar is decoded on its own (:func:`bars_to_pieces`), so a pitch held across a bar line is
+    struck again — the same convention as :func:`chorale_bars`, which cut notes at bar lines.
+
+    Args:
+        bars: ``(n, steps, pitches[, 1])`` booleans or probabilities (binarised at ``threshold``).
+        lowest_pitch: MIDI pitch of row 0.
+        tempo: quarter notes per minute.
+
+    Lesson: 04_gan
+    """
+    pieces = bars_to_pieces(bars, lowest_pitch, tempo, steps_per_bar=steps_per_bar, threshold=threshold, key=key)
+    notes = [replace(n, start=n.start + 4.0 * i) for i, bar in enumerate(pieces) for n in bar.notes]
     return Piece(notes, tempo=tempo, time_signature=(4, 4), key=key, title=title)
 
 
@@ -572,7 +591,8 @@ def make_gan(kind: str = "dcgan", *, recipe: str | None = None, latent_dim: int 
 # =========================================================================================
 # Generation
 # =========================================================================================
-def _latent_dim(generator) -> int:
+def latent_dim_of(generator) -> int:
+    """The length of the noise vector a generator reads (its input's last dimension). Lesson: 04_gan"""
     return int(generator.inputs[0].shape[-1])
 
 
@@ -643,7 +663,7 @@ def generate_bars(generator, n: int = 16, seed: int = 0, threshold: float | str 
         raise LimitError(f"n={int(n)} bars is over the limit of {MAX_BARS} (their note chances alone would take "
                          f"{int(n) * _cells(generator) * 4 / 1e9:.1f} GB); ask for fewer, or raise "
                          "musegen_helpers.models.gan.MAX_BARS if you really mean it.")
-    z = latent_points(n, _latent_dim(generator), seed)
+    z = latent_points(n, latent_dim_of(generator), seed)
     probs = np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False))
                             for i in range(0, len(z), batch_size)])
     return probs if threshold is None else binarize(probs, threshold, seed)
@@ -659,151 +679,49 @@ def density_threshold(probabilities, target_density: float) -> float:
 
 
 # =========================================================================================
-# Quality metrics (numpy)
+# Quality: MuseGAN's numbers, through Pieces and musegen_helpers.metrics
 # =========================================================================================
-def used_pitch_classes(bars, lowest_pitch: int = LOWEST_PITCH) -> np.ndarray:
-    """UPC: the number of different pitch classes (0–12) sounding in each bar (Dong et al. 2018).
-
-    Real chorale bars use about 7 (a scale's worth, with passing notes); a generator that
-    sprinkles notes at random uses more, one that repeats a single note uses 1.
-    Returns an int array, one value per bar. Lesson: 04_gan
-    """
-    rolls = _as_rolls(bars)
-    by_pitch = rolls.any(axis=1)                                   # (n, pitches)
-    classes = (lowest_pitch + np.arange(rolls.shape[2])) % 12
-    per_class = np.zeros((len(rolls), 12), dtype=bool)
-    for pc in range(12):
-        per_class[:, pc] = by_pitch[:, classes == pc].any(axis=1)
-    return per_class.sum(axis=1)
-
-
-def note_lengths(bars) -> np.ndarray:
-    """Length in steps of every note: each run of "on" steps of one pitch is one note
-    (as :func:`bars_to_piece` decodes it). Lesson: 04_gan"""
-    rolls = _as_rolls(bars)
-    runs = np.transpose(rolls, (0, 2, 1)).astype(np.int8)            # (n, pitches, steps)
-    padded = np.pad(runs, ((0, 0), (0, 0), (1, 1)))
-    edges = np.diff(padded, axis=2)
-    # np.nonzero scans in (bar, pitch, step) order, so the k-th start and k-th end pair up
-    starts = np.nonzero(edges == 1)[2]
-    ends = np.nonzero(edges == -1)[2]
-    return (ends - starts).astype(np.int64)
-
-
-def qualified_note_rate(bars, min_steps: int = 3) -> float:
-    """QN: the fraction of notes at least ``min_steps`` steps long (Dong et al. 2018, MuseGAN).
-
-    Many one- and two-step fragments mean the generator "flickers" instead of holding notes.
-    MuseGAN counts notes of 3 or more steps at 24 steps per beat (a 32nd note or longer); on
-    our sixteenth-note grid 3 steps is a dotted eighth, a stricter bar: real chorale bars score
-    about 0.6 because their inner voices move in eighths. Compare with the real bars, not with 1.
-    Returns NaN when there are no notes. Lesson: 04_gan
-    """
-    lengths = note_lengths(bars)
-    return float(np.mean(lengths >= min_steps)) if lengths.size else float("nan")
-
-
-def empty_bar_rate(bars) -> float:
-    """EB: the fraction of bars with no note at all (Dong et al. 2018). Lesson: 04_gan"""
-    rolls = _as_rolls(bars)
-    return float(np.mean(~rolls.any(axis=(1, 2))))
-
-
-def unique_fraction(bars) -> float:
-    """The fraction of bars that differ from every other bar (counting each distinct bar once):
-    1.0 = all different; 1/n = every bar the same — mode collapse. Lesson: 04_gan"""
-    rolls = _as_rolls(bars)
-    flat = np.packbits(rolls.reshape(len(rolls), -1), axis=1)
-    return float(len(np.unique(flat, axis=0)) / len(rolls))
-
-
-def diversity(bars, pairs: int = 2000, seed: int = 0) -> float:
-    """Mean Jaccard distance between random pairs of bars: ``1 - |A ∩ B| / |A ∪ B|`` over their
-    "on" cells. 0 = every pair the same, 1 = no pair shares a note-step.
-
-    A finer test of mode collapse than :func:`unique_fraction`: a generator that makes one bar
-    with a few cells flickering has every bar "unique", yet its pairs differ in few cells.
-    Compare with the real bars' value. Two empty bars count as identical. Lesson: 04_gan
-    """
-    rolls = _as_rolls(bars)
-    rolls = rolls.reshape(len(rolls), -1)
-    if len(rolls) < 2:
-        raise ValueError("diversity needs at least two bars to compare.")
-    rng = np.random.default_rng(seed)
-    i = rng.integers(0, len(rolls), pairs)
-    j = (i + rng.integers(1, len(rolls), pairs)) % len(rolls)   # never a bar with itself
-    inter = (rolls[i] & rolls[j]).sum(axis=1)
-    union = (rolls[i] | rolls[j]).sum(axis=1)
-    return float(np.mean(np.where(union > 0, 1.0 - inter / np.maximum(union, 1), 0.0)))
-
-
-def polyphony(bars) -> float:
-    """Mean number of pitches sounding together, over the steps where anything sounds (as in
-    MusPy's ``polyphony``). A four-part chorale gives a little under 4. Lesson: 04_gan"""
-    rolls = _as_rolls(bars)
-    counts = rolls.sum(axis=2).ravel()
-    counts = counts[counts > 0]
-    return float(counts.mean()) if counts.size else 0.0
-
-
-def notes_per_bar(bars) -> float:
-    """Mean number of notes (runs) per bar. Lesson: 04_gan"""
-    rolls = _as_rolls(bars)
-    return float(note_lengths(rolls).size / len(rolls))
-
-
 def quality(bars, lowest_pitch: int = LOWEST_PITCH, min_steps: int = 3) -> dict[str, float]:
-    """All the numbers for one set of bars, as a dict. Lesson: 04_gan"""
+    """The quality numbers of one set of bars, as a dict.
+
+    The bars are decoded into Pieces (:func:`bars_to_pieces`, one per bar, and the phrase they
+    make) and measured by :mod:`musegen_helpers.metrics`:
+
+    * ``used pitch classes`` — :func:`~musegen_helpers.metrics.used_pitch_classes` (UPC, mean over
+      non-empty bars; 0 when every bar is empty);
+    * ``qualified note rate`` — :func:`~musegen_helpers.metrics.qualified_note_rate`, notes of at
+      least ``min_steps`` steps (QN);
+    * ``empty bar rate`` — :func:`~musegen_helpers.metrics.empty_bar_rate` (EB);
+    * ``unique fraction`` and ``diversity`` — :func:`~musegen_helpers.metrics.unique_fraction` and
+      :func:`~musegen_helpers.metrics.diversity` over the one-bar Pieces (mode collapse);
+    * ``polyphony`` — :func:`~musegen_helpers.metrics.polyphony` (MusPy; ``nan`` without notes);
+    * ``notes per bar``.
+
+    Lesson: 04_gan
+    """
     rolls = _as_rolls(bars)
-    nonempty = rolls[rolls.any(axis=(1, 2))]
+    steps_per_quarter = rolls.shape[1] // 4
+    pieces = bars_to_pieces(rolls, lowest_pitch, steps_per_bar=rolls.shape[1])
+    phrase = Piece([replace(n, start=n.start + 4.0 * i) for i, bar in enumerate(pieces) for n in bar.notes])
+    upc = metrics.used_pitch_classes(phrase)
     return {
-        "used pitch classes": float(used_pitch_classes(nonempty, lowest_pitch).mean()) if len(nonempty) else 0.0,
-        "qualified note rate": qualified_note_rate(rolls, min_steps),
-        "empty bar rate": empty_bar_rate(rolls),
-        "unique fraction": unique_fraction(rolls),
-        "diversity": diversity(rolls) if len(rolls) > 1 else float("nan"),
-        "polyphony": polyphony(rolls),
-        "notes per bar": notes_per_bar(rolls),
+        "used pitch classes": 0.0 if math.isnan(upc) else upc,
+        "qualified note rate": metrics.qualified_note_rate(phrase, min_steps / steps_per_quarter),
+        "empty bar rate": metrics.empty_bar_rate(phrase, until=4.0 * len(pieces)),
+        "unique fraction": metrics.unique_fraction(pieces),
+        "diversity": metrics.diversity(pieces, resolution=steps_per_quarter) if len(pieces) > 1 else math.nan,
+        "polyphony": metrics.polyphony(phrase, resolution=steps_per_quarter),
+        "notes per bar": len(phrase.notes) / len(pieces),
     }
 
 
-@dataclass
-class QualityTable:
-    """Quality numbers of several sets of bars side by side; prints as a table, shows as HTML.
-
-    ``rows[metric][name]`` is a float; ``ratio(metric, name)`` divides by the first column
-    (the real bars)."""
-
-    columns: list[str]
-    rows: dict[str, dict[str, float]]
-
-    def ratio(self, metric: str, name: str) -> float:
-        reference = self.rows[metric][self.columns[0]]
-        return float(self.rows[metric][name] / reference) if reference else float("nan")
-
-    def __str__(self) -> str:
-        width = max(len(m) for m in self.rows) + 2
-        head = "metric".ljust(width) + "".join(c[:14].rjust(15) for c in self.columns)
-        lines = [head, "-" * len(head)]
-        for metric, values in self.rows.items():
-            lines.append(metric.ljust(width) + "".join(f"{values[c]:15.3f}" for c in self.columns))
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{c}</th>" for c in self.columns)
-        body = "".join(
-            f"<tr><td style='text-align:left'>{m}</td>" + "".join(f"<td>{v[c]:.3f}</td>" for c in self.columns)
-            + "</tr>" for m, v in self.rows.items())
-        return f"<table><tr><th>metric</th>{head}</tr>{body}</table>"
-
-
 def quality_table(real_bars, generated_bars=None, lowest_pitch: int = LOWEST_PITCH,
-                  min_steps: int = 3, **more_sets) -> QualityTable:
-    """Compare real bars with generated ones (and any more named sets given as keywords):
-    used pitch classes, qualified note rate, empty bar rate, unique fraction, polyphony, notes
-    per bar. Compare like with like: the unique fraction depends on how many bars you give.
+                  min_steps: int = 3, **more_sets) -> metrics.Table:
+    """Compare real bars with generated ones (and any more named sets given as keywords): one row
+    per set, ``bars`` naming it (``'real'`` first), then the numbers of :func:`quality`.
+
+    Returns a :class:`musegen_helpers.metrics.Table` (prints as a table; ``table.row('real')``
+    is a dict). Compare like with like: the unique fraction depends on how many bars you give.
 
     >>> quality_table(real, generated, wgan=other_bars)        # doctest: +SKIP
 
@@ -813,49 +731,29 @@ def quality_table(real_bars, generated_bars=None, lowest_pitch: int = LOWEST_PIT
     if generated_bars is not None:
         sets["generated"] = generated_bars
     sets.update(more_sets)
-    numbers = {name: quality(b, lowest_pitch, min_steps) for name, b in sets.items()}
-    metrics = list(next(iter(numbers.values())))
-    return QualityTable(list(sets), {m: {name: numbers[name][m] for name in sets} for m in metrics})
+    rows = [{"bars": name, **quality(b, lowest_pitch, min_steps)} for name, b in sets.items()]
+    return metrics.Table(rows, title="quality of bars (MuseGAN's metrics; close to 'real' is good)")
 
 
 # =========================================================================================
-# Pictures
+# The shipped generator
 # =========================================================================================
-def plot_bars(bars, lowest_pitch: int = LOWEST_PITCH, ncols: int = 8, titles: Sequence[str] | None = None,
-              fig=None, cell: float = 1.4):
-    """A grid of bars as small piano rolls (time across, pitch up; C rows marked).
+def load_pretrained_generator(early: bool = False):
+    """The generator shipped with the course and what is known about it: ``(generator, info)``,
+    ``info`` holding its settings, training time and quality numbers (``gan_generator.json``).
+    ``early=True`` gives the same run stopped after one epoch. Loaded with ``safe_mode=True``
+    (:func:`musegen_helpers.models.saving.load_model`).
 
-    Accepts booleans or chances (shown as grey levels). Returns ``(fig, axes)``; pass ``fig``
-    to draw into an existing figure. Lesson: 04_gan
+    Raises:
+        FileNotFoundError: the file is missing; ``python scripts/train_pretrained_gan.py`` makes it.
+
+    Lesson: 04_gan
     """
-    import matplotlib.pyplot as plt
-
-    b = _bars_3d(bars)
-    n = len(b)
-    ncols = max(1, min(ncols, n))
-    nrows = int(math.ceil(n / ncols))
-    if fig is None:
-        fig = plt.figure(figsize=(cell * ncols, cell * 1.6 * nrows))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    c_rows = [i for i in range(b.shape[2]) if (lowest_pitch + i) % 12 == 0]
-    for k, ax in enumerate(axes.ravel()):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if k >= n:
-            ax.axis("off")
-            continue
-        ax.imshow(b[k].T.astype(float), origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1,
-                  interpolation="nearest")
-        for r in c_rows:
-            ax.axhline(r - 0.5, color="tab:blue", lw=0.3, alpha=0.5)
-        for beat in range(1, 4):
-            ax.axvline(beat * b.shape[1] / 4 - 0.5, color="tab:red", lw=0.3, alpha=0.5)
-        if titles is not None and k < len(titles):
-            ax.set_title(titles[k], fontsize=7)
-        if k % ncols == 0:
-            ax.set_yticks(c_rows)
-            ax.set_yticklabels([note_name(lowest_pitch + r) for r in c_rows], fontsize=6)
-    return fig, axes
+    path = EARLY_GENERATOR if early else PRETRAINED_GENERATOR
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the pretrained generator is missing; rebuild it with "
+                                "`python scripts/train_pretrained_gan.py`.")
+    return load_model(path, compile=False), load_info(path)
 
 
 # =========================================================================================
@@ -895,38 +793,6 @@ def _in_notebook() -> bool:
         return shell is not None and hasattr(shell, "kernel")
     except ImportError:  # pragma: no cover
         return False
-
-
-def plot_training(log: TrainingLog, preview=None, lowest_pitch: int = LOWEST_PITCH, fig=None, ncols: int = 8):
-    """Loss curves (left) and the latest preview bars (right) in one figure; returns ``(fig, axes)``.
-    Lesson: 04_gan"""
-    import matplotlib.pyplot as plt
-
-    if fig is None:
-        fig = plt.figure(figsize=(13, 3.2))
-    outer = fig.add_gridspec(1, 2, width_ratios=[1, 2.6], wspace=0.15)
-    ax = fig.add_subplot(outer[0])
-    epochs = np.arange(1, len(next(iter(log.history.values()), [])) + 1)
-    for name in ("d_loss", "g_loss"):
-        if name in log.history:
-            ax.plot(epochs, log.history[name], label=name.replace("_", " "))
-    if "real_score" in log.history:
-        ax.plot(epochs, log.history["real_score"], ":", label="D(real)")
-        ax.plot(epochs, log.history["fake_score"], ":", label="D(fake)")
-    ax.set_xlabel("epoch")
-    ax.legend(fontsize=7)
-    ax.set_title(f"losses after {log.epochs} epochs ({log.seconds:.0f} s)", fontsize=9)
-    axes = [ax]
-    if preview is not None:
-        sub = fig.add_subfigure(outer[1])
-        _, grid = plot_bars(preview, lowest_pitch, ncols=ncols, fig=sub, cell=1.0)
-        if log.checks:
-            q = log.checks[-1][1]
-            sub.suptitle(f"epoch {log.checks[-1][0]}: {q['used pitch classes']:.1f} pitch classes/bar, "
-                         f"{q['empty bar rate']:.0%} empty, {q['unique fraction']:.0%} unique",
-                         fontsize=9)
-        axes.append(grid)
-    return fig, axes
 
 
 def train_gan(gan, bars, epochs: int = 10, batch_size: int = 64, every: int = 5, show: bool = True,
@@ -988,7 +854,9 @@ def train_gan(gan, bars, epochs: int = 10, batch_size: int = 64, every: int = 5,
             if notebook:
                 import matplotlib.pyplot as plt
                 from IPython.display import display
-                fig, _ = plot_training(log, probs[:16], lowest_pitch)
+
+                from ..plots import plot_training
+                fig, _ = plot_training(log, probs[:16], lowest_pitch=lowest_pitch)
                 if handle is None:
                     handle = display(fig, display_id=True)
                 else:
@@ -1006,133 +874,3 @@ def train_gan(gan, bars, epochs: int = 10, batch_size: int = 64, every: int = 5,
     return log
 
 
-# =========================================================================================
-# Files
-# =========================================================================================
-def check_can_write_model(path, overwrite: bool = False, with_info: bool = True) -> Path:
-    """Check, before a long training run, that :func:`save_generator` will be able to write
-    ``path`` (a ``.keras`` name; no existing file, or ``overwrite``). Returns it as a Path."""
-    from ..files import check_can_write
-
-    p = Path(path)
-    if p.suffix != ".keras":
-        raise ValueError(f"{p}: a Keras 3 model file must end in '.keras'.")
-    check_can_write(p, overwrite)
-    if with_info:
-        check_can_write(p.with_suffix(".json"), overwrite)
-    return p
-
-
-def save_generator(generator, path, *, overwrite: bool = False, info: dict | None = None) -> Path:
-    """Save a generator as a ``.keras`` file (and ``info`` as JSON beside it, same name ``.json``).
-
-    Refuses to replace an existing file unless ``overwrite=True``; writes to a temporary file in
-    the same folder first and renames it, so a crash never leaves half a model behind.
-    Lesson: 04_gan
-    """
-    from ..files import atomic_path, atomic_write
-
-    p = check_can_write_model(path, overwrite, with_info=info is not None)
-    with atomic_path(p, suffix=".keras") as tmp:
-        generator.save(tmp)
-    if info is not None:
-        text = json.dumps(info, indent=2, sort_keys=True).encode()
-        atomic_write(p.with_suffix(".json"), lambda fh: fh.write(text))
-    return p
-
-
-
-
-def load_generator(path=None) -> keras.Model:
-    """Load a generator saved by :func:`save_generator` (default: the pretrained one) with
-    ``safe_mode=True``: a ``.keras`` file that asks to run arbitrary code is refused.
-    Lesson: 04_gan"""
-    from ..errors import MusicFileError
-
-    p = Path(path) if path is not None else PRETRAINED_GENERATOR
-    if not p.exists():
-        raise MusicFileError(p, "no such model file",
-                             "check the path; the pretrained generator is made by "
-                             "`python scripts/train_pretrained_gan.py`" if path is None else "check the path")
-    try:
-        return keras.saving.load_model(p, safe_mode=True, compile=False)
-    except (ValueError, OSError) as exc:
-        raise MusicFileError(p, f"is not a Keras model file Keras can load safely ({exc})",
-                             "save generators with save_generator(); re-download or retrain this one") from None
-
-
-def load_pretrained_generator(early: bool = False):
-    """The generator shipped with the course and what is known about it:
-    ``(generator, info)`` where ``info`` holds its settings, training time and quality numbers
-    (from ``gan_generator.json``). ``early=True`` gives the same run stopped after one epoch.
-    Lesson: 04_gan"""
-    path = EARLY_GENERATOR if early else PRETRAINED_GENERATOR
-    generator = load_generator(path)
-    info_path = path.with_suffix(".json")
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    return generator, info
-
-
-# =========================================================================================
-# Hearing the latent space
-# =========================================================================================
-def latent_walk_widget(generator, seed_start: int = 1, seed_end: int = 2, positions: int = 9,
-                       lowest_pitch: int = LOWEST_PITCH, threshold: float = 0.5, tempo: float = 80.0):
-    """A slider that walks the noise space from one generated bar to another.
-
-    The bars at ``positions`` (2–64) evenly spaced points of the spherical path are generated
-    once (one batch), so moving the slider only looks them up: the roll and the player change at
-    once. ``seed_start``/``seed_end`` pick the two noise vectors (whole numbers >= 0),
-    ``threshold`` (0–1, exclusive) turns note chances into notes, ``tempo`` is in quarter notes
-    per minute (20–300). Bad arguments raise ValueError before anything is drawn; if a bar
-    cannot be drawn, the widget says why instead of the picture.
-    Returns an ``ipywidgets.VBox``. Lesson: 04_gan
-    """
-    import ipywidgets as widgets
-
-    from ..audio import play
-    from ..plots import figure_png
-    from ..widgets import show_message
-
-    if not isinstance(generator, keras.Model):
-        raise ValueError(f"generator must be a Keras model (e.g. G.load_pretrained()[0]), got {type(generator).__name__}.")
-    seed_start, seed_end = check_seed(seed_start, allow_none=False), check_seed(seed_end, allow_none=False)
-    if isinstance(positions, bool) or not isinstance(positions, (int, np.integer)) or not 2 <= positions <= 64:
-        raise ValueError(f"positions is the number of stops on the walk: a whole number from 2 to 64, got {positions!r}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold is the note chance above which a cell sounds: a number between 0 and 1, "
-                         f"got {threshold!r}.")
-    if isinstance(tempo, bool) or not isinstance(tempo, (int, float)) or not 20 <= tempo <= 300:
-        raise ValueError(f"tempo must be 20–300 quarter notes per minute, got {tempo!r}.")
-    pitches = int(generator.outputs[0].shape[2])
-    if not 0 <= lowest_pitch <= 128 - pitches:
-        raise ValueError(f"lowest_pitch must be 0–{128 - pitches} so that {pitches} rows stay within MIDI 0–127, "
-                         f"got {lowest_pitch!r}.")
-    latent_dim = _latent_dim(generator)
-    a = latent_points(1, latent_dim, seed_start)[0]
-    b = latent_points(1, latent_dim, seed_end)[0]
-    path = interpolate_latent(a, b, np.linspace(0.0, 1.0, int(positions)))
-    rolls = np.asarray(generator(path, training=False)) > threshold
-    slider = widgets.IntSlider(value=0, min=0, max=positions - 1, description="start → end",
-                               continuous_update=False)
-    # an Image and an HTML player, not an Output holding a Figure: drawn the same in every front end
-    picture = widgets.Image(format="png")
-    player = widgets.HTML()
-    message = widgets.Output()
-
-    def draw(change=None):
-        k = int(slider.value)
-        try:
-            fig, _ = plot_bars(rolls[k:k + 1], lowest_pitch, ncols=1, cell=3.0,
-                               titles=[f"{k}/{positions - 1} of the way"])
-            picture.value = figure_png(fig)
-            player.value = play(bar_to_piece(rolls[k], lowest_pitch, tempo=tempo))._repr_html_()
-            message.outputs = ()
-        except Exception as exc:  # a callback's traceback would be invisible: say it in the widget
-            show_message(message, f"bar {k} could not be drawn: {type(exc).__name__}: {exc}")
-
-    slider.observe(draw, names="value")
-    draw()
-    box = widgets.VBox([slider, picture, player, message])
-    box.add_class("musegen-latent-walk")
-    return box

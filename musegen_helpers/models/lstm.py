@@ -592,7 +592,23 @@ def filter_logits(logits, temperature, top_k, top_p, allowed):
     return scaled
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+def _xla_generate_for(weight_shapes: tuple):
+    """The compiled sampling loop for models whose weights have these shapes (one per model size).
+
+    One ``tf.function`` for all sizes would, with ``reduce_retracing``, generalise its trace to
+    unknown sizes; XLA then compiles the while loop with the first model's state shapes and a
+    second model of other sizes fails ("In[0]: [1,256] vs [64,256]"). Per size, lengths may still
+    generalise, so a new melody length compiles at most twice.
+    """
+    fn = _XLA_BY_SHAPES.get(weight_shapes)
+    if fn is None:
+        fn = _XLA_BY_SHAPES[weight_shapes] = tf.function(_xla_generate, jit_compile=True, reduce_retracing=True)
+    return fn
+
+
+_XLA_BY_SHAPES: dict = {}
+
+
 def _xla_generate(embedding, cells, dense_kernel, dense_bias, condition_vector, primer, primer_len,
                   out_buffer, n_new, temperature, top_k, top_p, allowed, seed):
     """Feed START + primer[:primer_len], then sample n_new tokens; all in one compiled loop.
@@ -670,7 +686,8 @@ class MelodySampler:
         emb, cells, dk, db, cvec = self._tensors(condition)
         primer_buf = np.zeros(_bucket(len(primer), 16), dtype=np.int32)
         primer_buf[:len(primer)] = primer
-        out, first = _xla_generate(
+        shapes = tuple(tuple(t.shape) for t in (emb, dk, db, cvec)) + tuple(tuple(w.shape) for c in cells for w in c)
+        out, first = _xla_generate_for(shapes)(
             emb, cells, dk, db, cvec, tf.constant(primer_buf), tf.constant(len(primer), tf.int32),
             tf.zeros([_bucket(length, 64)], tf.int32), tf.constant(length, tf.int32),
             tf.constant(float(temperature), tf.float32), tf.constant(0 if top_k is None else int(top_k), tf.int32),

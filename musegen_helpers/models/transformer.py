@@ -65,7 +65,8 @@ from ..config import PRETRAINED_DIR, check_seed
 from ..errors import LimitError
 from ..representation import END, VOCAB_SIZE
 from . import lstm
-from .lstm import START, load_model, make_windows, save_model, train, tune_windows  # noqa: F401 - shared
+from .lstm import START, make_windows, train, tune_windows  # noqa: F401 - shared with lesson 03
+from .saving import load_model, save_model  # noqa: F401 - the one saver every model shares
 
 __all__ = [
     "START", "PRETRAINED_PATH", "POSITIONS", "causal_mask", "apply_rotary",

@@ -551,6 +551,11 @@ def _q(x: float):
     return opFrac(Fraction(x).limit_denominator(3 * 1024))
 
 
+def _exact(x) -> Fraction:
+    """A position or length as an exact fraction (thirds and 64ths survive float rounding)."""
+    return Fraction(x).limit_denominator(3 * 1024)
+
+
 @lru_cache(maxsize=512)
 def _expressible(ql: Fraction) -> bool:
     """One notehead can show this length: a plain or dotted value, or one simple tuplet."""
@@ -710,14 +715,16 @@ def _fill_measure(container, events, bar, piece, spelling_key, drums, m21, whole
     lead = Fraction(_q(bar_length_of(bar.time_signature) - bar.length)) if bar.number == 0 else Fraction(0)
 
     def rests(a, b):
-        a, b = _q(a - bar.start), _q(b - bar.start)
-        for ql in _rest_lengths(Fraction(a) + lead, Fraction(b - a), Fraction(beat), bar.time_signature):
+        # exact fractions before subtracting: opFrac gives floats where it can (4.0), and a float
+        # minus Fraction(2, 3) is a float again — 3.3333333333333335 leaves a 1/6755399441055744 rest
+        a, b = _exact(a - bar.start), _exact(b - bar.start)
+        for ql in _rest_lengths(a + lead, b - a, Fraction(beat), bar.time_signature):
             # music21 reads a whole-note rest back as a whole-bar rest, whatever the bar's length
             # (a silent 4-beat pickup in 5/4 would come back 5 beats long): write two halves
             for part_ql in ([ql / 2, ql / 2] if ql == 4 and not (bar.is_complete and abs(bar.length - 4) < 1e-9)
                             else [ql]):
-                container.insert(a, rest(quarterLength=_q(part_ql)))
-                a = _q(a + part_ql)
+                container.insert(_q(a), rest(quarterLength=_q(part_ql)))
+                a += part_ql
 
     cursor = bar.start
     wrote = False
@@ -728,13 +735,13 @@ def _fill_measure(container, events, bar, piece, spelling_key, drums, m21, whole
         if a - cursor > 1e-9:
             rests(cursor, a)
         first, last = ev.start >= bar.start - 1e-9, ev.end <= bar.end + 1e-9
-        qa, qb = _q(a - bar.start), _q(b - bar.start)
-        pieces = _lengths(Fraction(qa) + lead, Fraction(qb - qa), Fraction(beat))
+        qa, qb = _exact(a - bar.start), _exact(b - bar.start)
+        pieces = _lengths(qa + lead, qb - qa, Fraction(beat))
         for i, ql in enumerate(pieces):
             el = _element(ev, first and i == 0, last and i == len(pieces) - 1, _q(ql), piece,
                           spelling_key, drums, m21)
-            container.insert(qa, el)
-            qa = _q(qa + ql)
+            container.insert(_q(qa), el)
+            qa += ql
         cursor, wrote = b, True
     if not wrote:
         if whole_bar_rest and bar.is_complete:

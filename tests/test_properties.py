@@ -189,8 +189,8 @@ def test_music21_round_trip_keeps_meter_and_key_changes(piece, maps):
         warnings.simplefilter("ignore")
         back = from_music21(to_music21(piece))
     assert _notes(back) == sorted((p, s, d, part_name(part), drum) for p, s, d, part, drum in _notes(piece))
-    # the score runs to the end of its last bar; every change before that is kept
-    end = max(piece.end, 0.0)
+    # the score runs to the end of its last bar (an empty piece has one bar); every change before it is kept
+    end = piece.bars()[-1].end
     assert (back.time_signature, back.key) == (opening, key)
     assert back.time_signature_changes == [(at, ts) for at, ts in ts_changes if at < end - 1e-9]
     assert back.key_changes == [(at, k) for at, k in key_changes if at < end - 1e-9]

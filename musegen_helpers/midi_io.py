@@ -27,7 +27,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from .errors import MusicFileError
+from .errors import MusicFileError, outside_stacklevel
 from .files import PathLike, atomic_write, check_can_write, read_bytes
 from .music import PITCH_CLASS_NAMES, Note, Piece, parse_key
 
@@ -215,12 +215,12 @@ def _track_end(data: bytes, p: Path, number: int, body: int, end: int, last: boo
     if has_eot and stop > end and after_ok:
         warnings.warn(
             f"{p}: track {number} declares {declared:,} bytes, but its events run on to End-of-Track "
-            f"after {stop - body:,} bytes; read all {stop - body:,} bytes.", stacklevel=5)
+            f"after {stop - body:,} bytes; read all {stop - body:,} bytes.", stacklevel=outside_stacklevel())
         return stop, stop
     if has_eot and stop < end and (next_ok or after_ok):
         warnings.warn(
             f"{p}: track {number} declares {declared:,} bytes, but its End-of-Track event comes after "
-            f"{stop - body:,} bytes; ignored the {end - stop:,} bytes after it.", stacklevel=5)
+            f"{stop - body:,} bytes; ignored the {end - stop:,} bytes after it.", stacklevel=outside_stacklevel())
         return stop, (end if next_ok else stop)
     if within == end and next_ok:
         return end, end
@@ -275,7 +275,7 @@ def _checked_chunks(data: bytes, p: Path) -> bytes:
             warnings.warn(
                 f"{p}: track {found} declares {declared:,} bytes, more than the file holds, but its "
                 f"events end with End-of-Track after {stop - body:,} bytes, where the next track "
-                f"starts; read those {stop - body:,} bytes.", stacklevel=4)
+                f"starts; read those {stop - body:,} bytes.", stacklevel=outside_stacklevel())
             end = resume = stop
         elif not (data[end - 3:end] == _END_OF_TRACK and next_ok):
             end, resume = _track_end(data, p, found, body, end, last, next_ok)
@@ -287,7 +287,7 @@ def _checked_chunks(data: bytes, p: Path) -> bytes:
     if skipped:
         warnings.warn(f"{p}: skipped {len(skipped)} chunk(s) that are not MIDI tracks "
                       f"({', '.join(sorted(set(skipped)))}); the SMF standard says readers ignore them.",
-                      stacklevel=4)
+                      stacklevel=outside_stacklevel())
     return bytes(out)
 
 
@@ -397,7 +397,7 @@ def _piece_from_midifile(mid: mido.MidiFile, p: Path, max_notes: int) -> Piece:
         drums = f", {zero_drums} of them drums" if zero_drums else ""
         warnings.warn(f"{p}: {zero_length} zero-length notes (note-on and note-off on the same tick{drums}) "
                       f"were given a length of {ZERO_LENGTH_NOTE:g} quarter notes (a 32nd note) so that "
-                      "they sound.", stacklevel=3)
+                      "they sound.", stacklevel=outside_stacklevel())
     return _finish_piece(notes, p, tpb, tempos, time_sigs, bad_meters, keys, title, mid.type,
                          [_text(t.name).strip() if t.name else "" for t in tracks])
 
@@ -609,7 +609,7 @@ def load_midi_arrays(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES,
         pitch, velocity = pitch.astype(np.uint8), velocity.astype(np.uint8)
         start, duration = ticks / tpb, length / tpb
     header = _finish_piece([], p, tpb, tempos, time_sigs, bad_meters, keys, title, midi_type, names,
-                           has_notes=len(pitch) > 0, stacklevel=3)
+                           has_notes=len(pitch) > 0, stacklevel=outside_stacklevel())
     return MidiArrays(pitch, start, duration, velocity, track, is_drum, header)
 
 
@@ -755,7 +755,7 @@ def save_midi(piece: Piece, path: PathLike, *, overwrite: bool = False, ticks_pe
     mid.tracks.append(conductor)
     if modal:
         warnings.warn(f"{p}: MIDI key signatures hold only major and minor keys; left out "
-                      f"{', '.join(modal)}.", stacklevel=2)
+                      f"{', '.join(modal)}.", stacklevel=outside_stacklevel())
 
     groups: dict[tuple[str | None, bool], list[Note]] = {}
     for n in piece.notes:

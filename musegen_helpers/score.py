@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .errors import LimitError
+from .errors import LimitError, outside_stacklevel
 from .music import Piece
 
 __all__ = ["score_svg", "show_score", "save_musicxml", "musicxml_text", "MAX_SCORE_NOTES"]
@@ -34,7 +34,7 @@ def _engravable(piece: Piece, grid) -> Piece:
         warnings.warn(
             f"the score shows a quantised copy: {moved} of {len(piece.notes)} notes moved to a grid of "
             f"{name} (played timing cannot be written as notes); the Piece itself is unchanged. "
-            "Pass grid= (e.g. grid=1/3 for triplets) to choose the grid.", UserWarning, stacklevel=3)
+            "Pass grid= (e.g. grid=1/3 for triplets) to choose the grid.", UserWarning, stacklevel=outside_stacklevel())
     return engraved
 
 

@@ -30,7 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import MusicFileError
+from .errors import MusicFileError, outside_stacklevel
 from .files import PathLike, read_bytes
 from .music import PITCH_CLASS_NAMES, Note, Piece, bar_length_of, parse_key
 
@@ -111,7 +111,7 @@ def _piece_from_stream(stream, *, title, source, drum_keys) -> Piece:
             return Piece([], title=title or "", source=source)
         if len(scores) > 1:
             warnings.warn(f"{source or 'the music21 Opus'} holds {len(scores)} scores; reading the first "
-                          "(pass one score of opus.scores to read another).", stacklevel=3)
+                          "(pass one score of opus.scores to read another).", stacklevel=outside_stacklevel())
         stream = scores[0]
     sounding = _at_sounding_pitch(stream, source)
     if isinstance(sounding, m21stream.Score) and sounding.parts:
@@ -129,7 +129,7 @@ def _piece_from_stream(stream, *, title, source, drum_keys) -> Piece:
         graces += part_graces
     if graces:
         warnings.warn(f"{source or 'the score'}: {graces} grace note{'s' if graces != 1 else ''} "
-                      "(ornaments without a duration of their own) left out.", stacklevel=3)
+                      "(ornaments without a duration of their own) left out.", stacklevel=outside_stacklevel())
 
     # meter, key and pickup: from the first part that states them, bar by bar
     ts, ts_changes = (4, 4), []
@@ -168,7 +168,7 @@ def _at_sounding_pitch(stream, source):
             return stream.toSoundingPitch(inPlace=False)
     except Exception as exc:  # music21 cannot transpose some streams (no instruments, odd intervals)
         warnings.warn(f"{source or 'the score'}: could not move it to sounding pitch "
-                      f"({type(exc).__name__}: {exc}); reading the written pitches.", stacklevel=4)
+                      f"({type(exc).__name__}: {exc}); reading the written pitches.", stacklevel=outside_stacklevel())
         return copy.deepcopy(stream)
 
 
@@ -266,7 +266,7 @@ def _part_notes(part, label, drum_keys, source) -> tuple[list[Note], int]:
         what = ", ".join(f"{k} ({n} note{'s' if n != 1 else ''})" for k, n in sorted(guessed.items()))
         warnings.warn(f"{source or 'the score'}: part {label or ''!r} has drum notes without a MIDI drum "
                       f"key (MusicXML <midi-unpitched>); keys taken from the staff position: {what}. "
-                      "Add <midi-instrument> with <midi-unpitched> to the file to choose them.", stacklevel=4)
+                      "Add <midi-instrument> with <midi-unpitched> to the file to choose them.", stacklevel=outside_stacklevel())
     return notes, graces
 
 
@@ -490,7 +490,7 @@ def _choose_tune(tunes: list[AbcTune], tune, where: str, stacklevel: int) -> Abc
             warnings.warn(
                 f"{where} holds {len(tunes)} tunes ({listing}); reading the first. Choose one with "
                 f"tune=<X: number> or tune='<title>' (e.g. load_score(path, tune={tunes[1].number or 2})); "
-                "list_tunes(path) lists them.", stacklevel=stacklevel)
+                "list_tunes(path) lists them.", stacklevel=outside_stacklevel())
         return tunes[0]
     if isinstance(tune, bool) or not isinstance(tune, (int, str)):
         raise TypeError(f"tune= is an X: number (int) or a title (str), got {tune!r}.")
@@ -596,7 +596,7 @@ def parse_abc(text: str | AbcTune, *, tune: int | str | None = None, beams: bool
     else:
         tunes = read_abc_tunes(str(text))
         abc = tunes[0].abc if len(tunes) == 1 and tune is None else \
-            _choose_tune(tunes, tune, "the ABC text", stacklevel=3).abc
+            _choose_tune(tunes, tune, "the ABC text", stacklevel=outside_stacklevel()).abc
     abc = _inline_fields_as_lines(abc)
     if not re.match(r"\s*%abc-\d", abc):
         abc = ABC_VERSION_LINE + abc
@@ -776,7 +776,7 @@ def load_score(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, expand_repeat
         text = _abc_text(p, max_bytes)
         tunes = read_abc_tunes(text)
         try:
-            chosen = _choose_tune(tunes, tune, str(p), stacklevel=3)
+            chosen = _choose_tune(tunes, tune, str(p), stacklevel=outside_stacklevel())
         except LookupError as exc:
             raise MusicFileError(p, str(exc).removeprefix(f"{p}: ").removeprefix(f"{p} "),
                                  "see list_tunes(path) for its tunes") from None
@@ -810,5 +810,5 @@ def load_score(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, expand_repeat
     if not piece.title:
         piece.title = p.stem
     if not piece.notes:
-        warnings.warn(f"{p}: the score contains no notes; returning an empty Piece.", stacklevel=2)
+        warnings.warn(f"{p}: the score contains no notes; returning an empty Piece.", stacklevel=outside_stacklevel())
     return piece

@@ -18,6 +18,7 @@ import time
 import warnings
 
 from musegen_helpers import datasets
+from musegen_helpers import dataset_build
 
 MELODY_SAMPLE = 200
 CHORALE_SAMPLE = 20
@@ -34,7 +35,7 @@ def _parse_abc(meta) -> None:
     from music21 import converter
 
     m = re.fullmatch(r"music21 corpus (\S+) X:(\d+)", meta["source"])
-    path = datasets._corpus_dir() / m.group(1)
+    path = dataset_build._corpus_dir() / m.group(1)
     score = converter.parse(str(path), number=int(m.group(2)), forceSource=True)
     if meta.get("repeats") == "expanded":
         score.expandRepeats()
@@ -64,7 +65,7 @@ def run() -> None:
         per_melody = (time.perf_counter() - started) / len(sample_m)
         started = time.perf_counter()
         for meta in sample_c:
-            converter.parse(str(datasets._corpus_dir() / meta["source"].split()[-1]), forceSource=True)
+            converter.parse(str(dataset_build._corpus_dir() / meta["source"].split()[-1]), forceSource=True)
         per_chorale = (time.perf_counter() - started) / len(sample_c)
     parse_all = per_melody * len(meta_m) + per_chorale * len(meta_c)
 

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from musegen_helpers import datasets
+from musegen_helpers import dataset_build
 from musegen_helpers.config import DATA_DIR
-from musegen_helpers.datasets import (SPLITS, Dataset, build, from_midi_folder, load_chorales,
+from musegen_helpers.dataset_build import build
+from musegen_helpers.datasets import (SPLITS, Dataset, from_midi_folder, load_chorales,
                                       load_melodies, skyline, split_of)
 from musegen_helpers.midi_io import save_midi
 from musegen_helpers.music import Note, Piece, melody
@@ -122,7 +124,7 @@ def _music21_abc_notes(meta):
     from music21.abcFormat import translate
 
     m = re.fullmatch(r"music21 corpus (\S+) X:(\d+)", meta["source"])
-    path = datasets._corpus_dir() / m.group(1)
+    path = dataset_build._corpus_dir() / m.group(1)
     handler = abcFormat.ABCFile(abcVersion=(2, 1, 0)).readstr(path.read_text(encoding="utf-8"),
                                                               number=int(m.group(2)))
     from music21 import tie
@@ -174,7 +176,7 @@ def test_cached_chorale_equals_music21_parse(chorales):
     from music21 import converter
 
     piece = next(p for p in chorales if "chords_reduced" not in p.meta)
-    score = converter.parse(str(datasets._corpus_dir() / piece.meta["source"].split()[-1]))
+    score = converter.parse(str(dataset_build._corpus_dir() / piece.meta["source"].split()[-1]))
     for part, label in zip(score.parts, "SATB"):
         flat = part.stripTies(inPlace=False).flatten()
         reference = [(n.pitch.midi, float(flat.elementOffset(n)), float(n.duration.quarterLength))
@@ -253,7 +255,7 @@ def test_no_duplicates_even_transposed(melodies, chorales):
         prints = set()
         for i in range(len(s)):
             a, b = s.note_offsets[i], s.note_offsets[i + 1]
-            fp = datasets._fingerprint(s.pitch[a:b].astype(int).tolist(), s.start[a:b].tolist(),
+            fp = dataset_build._fingerprint(s.pitch[a:b].astype(int).tolist(), s.start[a:b].tolist(),
                                        s.duration[a:b].tolist(),
                                        [labels[k] if k >= 0 else None for k in s.part[a:b].tolist()])
             prints.add(fp)
@@ -264,7 +266,7 @@ def test_no_duplicates_even_transposed(melodies, chorales):
 
 def test_fingerprint_ignores_transposition_not_rhythm():
     a = melody([60, 62, 64], [1, 1, 2])
-    fp = lambda p: datasets._fingerprint(p.pitches, [n.start for n in p.notes], [n.duration for n in p.notes],
+    fp = lambda p: dataset_build._fingerprint(p.pitches, [n.start for n in p.notes], [n.duration for n in p.notes],
                                          [None] * len(p.notes))
     assert fp(a) == fp(a.transpose(5))
     assert fp(a) != fp(melody([60, 62, 64], [1, 1, 1]))

@@ -12,6 +12,7 @@ import warnings
 import pytest
 
 from musegen_helpers import datasets
+from musegen_helpers import dataset_build
 from musegen_helpers.errors import MusicFileError
 from musegen_helpers.midi_io import load
 from musegen_helpers.music import Note, Piece
@@ -186,7 +187,7 @@ def test_the_dataset_builder_reads_abc_as_load_score_does(tmp_path):
     text = "X:5\nT:Shared\nM:4/4\nL:1/4\nK:G\n^c B F A|F4||[K:C] F G F c|]\n"
     task = {"kind": "abc", "collection": "oneill", "file": "test/shared.abc", "stem": "shared", "x": "5",
             "position": 0, "fields": read_abc_tunes(text)[0].fields, "text": text}
-    built = datasets._process_abc(task)
+    built = dataset_build._process_abc(task)
     piece = load_score(_write(tmp_path, "shared.abc", text))
     assert built["pitch"] == piece.pitches == [73, 71, 66, 69, 66, 65, 67, 65, 72]
     assert built["start"] == [n.start for n in piece.notes]

@@ -1,4 +1,7 @@
-"""Exceptions the course raises on bad input; each message says what is wrong and what to do."""
+"""Exceptions the course raises on bad input; each message says what is wrong and what to do.
+
+Lesson: 01_representation (a broken file gives a clear MusicFileError)
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,8 @@
   :class:`~musegen_helpers.errors.LimitError` that says what to do.
 
 Used by ``midi_io``, ``score_io``, ``score``, ``audio``, ``datasets`` and the model savers.
+
+Lesson: 01_representation (saving never replaces a file unless you say overwrite=True)
 """
 
 from __future__ import annotations

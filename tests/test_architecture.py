@@ -267,3 +267,23 @@ def test_the_solution_comparison_sees_code_changes_but_not_comments_or_layout():
     assert names == {"n", "k", "p"} and _checked_exercise([top], 0, names) == "q4"
     assert _same_code(block, ast.parse("n, k = 20, 6   # ties left out\np = n / k"))
     assert not _same_code(block, ast.parse("n, k = 20, 6"))
+
+
+def test_every_public_function_names_the_lesson_that_teaches_it():
+    """A reader jumps from code to lesson: each public function or class says ``Lesson: NN_name`` in
+    its docstring, or its module does (CONTRIBUTING.md)."""
+    import ast
+    import pathlib
+
+    import musegen_helpers
+
+    root = pathlib.Path(musegen_helpers.__file__).parent
+    missing = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if "Lesson" in (ast.get_docstring(tree) or ""):
+            continue
+        missing += [f"{path.relative_to(root)}:{node.name}" for node in tree.body
+                    if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+                    and "Lesson" not in (ast.get_docstring(node) or "")]
+    assert not missing, f"add 'Lesson: NN_name' to the docstring of {missing}"

@@ -34,40 +34,29 @@ from .music import Note, Piece, note_name, pitch_from_name
 
 __all__ = [
     "check_number", "check_interval", "check_pitches", "check_piece", "check_array",
-    "check_function", "check_tokens", "Args", "all_of", "interval_name",
+    "check_function", "check_tokens", "Args", "all_of", "interval_phrase",
 ]
 
 
 # ---------------------------------------------------------------------------------------
-# Small music vocabulary for messages (kept here so checks do not depend on theory.py)
+# Small music vocabulary for messages (interval names are theory.interval_name's: one home)
 # ---------------------------------------------------------------------------------------
-_INTERVAL_NAMES = {
-    0: "a unison", 1: "a minor second", 2: "a major second", 3: "a minor third", 4: "a major third",
-    5: "a perfect fourth", 6: "a tritone", 7: "a perfect fifth", 8: "a minor sixth",
-    9: "a major sixth", 10: "a minor seventh", 11: "a major seventh", 12: "an octave",
-    13: "a minor ninth", 14: "a major ninth", 15: "a minor tenth", 16: "a major tenth",
-    17: "a perfect eleventh", 18: "an augmented eleventh", 19: "a perfect twelfth",
-    20: "a minor thirteenth", 21: "a major thirteenth", 22: "a minor fourteenth",
-    23: "a major fourteenth", 24: "two octaves",
-}
 _DURATION_NAMES = {4.0: "a whole note", 3.0: "a dotted half note", 2.0: "a half note",
                    1.5: "a dotted quarter note", 1.0: "a quarter note", 0.75: "a dotted eighth note",
                    0.5: "an eighth note", 0.25: "a sixteenth note", 0.125: "a thirty-second note",
                    1 / 3: "an eighth-note triplet", 2 / 3: "a quarter-note triplet"}
 
 
-def interval_name(semitones: int) -> str:
-    """Name of an interval by its size in semitones: ``7 -> 'a perfect fifth'``,
-    ``-3 -> 'a minor third down'``, ``19 -> 'a perfect twelfth'``, ``31 -> '2 octaves and a perfect fifth'``."""
+def interval_phrase(semitones: int) -> str:
+    """An interval as a learner's message says it, from :func:`musegen_helpers.theory.interval_name`
+    with an article and a direction: ``7 -> 'a perfect fifth'``, ``-3 -> 'a minor third down'``,
+    ``12 -> 'a perfect octave'``, ``31 -> 'a perfect fifth plus 2 octaves'``. Lesson: 02_rule_based"""
+    from .theory import interval_name
+
     s = int(semitones)
-    direction = " down" if s < 0 else ""
-    s = abs(s)
-    if s in _INTERVAL_NAMES:
-        return _INTERVAL_NAMES[s] + direction
-    octaves, rest = divmod(s, 12)
-    if rest == 0:
-        return f"{octaves} octaves{direction}"
-    return f"{octaves} octaves and {_INTERVAL_NAMES[rest]}{direction}"
+    name = interval_name(abs(s))
+    article = "" if name[0].isdigit() else ("an " if name[0] in "aeiou" else "a ")
+    return f"{article}{name}{' down' if s < 0 else ''}"
 
 
 def _count(n: int, thing: str) -> str:
@@ -265,12 +254,13 @@ def _interval_from_text(text: str) -> int | None:
     t = (t.replace("1st", "unison").replace("2nd", "second").replace("3rd", "third").replace("4th", "fourth")
          .replace("5th", "fifth").replace("6th", "sixth").replace("7th", "seventh").replace("8ve", "octave"))
     aliases = {"augmented fourth": 6, "diminished fifth": 6, "perfect octave": 12, "perfect unison": 0,
-               "octave": 12, "unison": 0, "tritone": 6}
+               "octave": 12, "unison": 0, "tritone": 6, "two octaves": 24}
     if t in aliases:
         return aliases[t]
-    for s, name in _INTERVAL_NAMES.items():
-        bare = re.sub(r"^(an?|the)\s+", "", name)
-        if t == bare:
+    from .theory import interval_name
+
+    for s in range(25):
+        if t == interval_name(s):
             return s
     return None
 
@@ -311,7 +301,7 @@ def check_interval(expected_semitones: int, what: str = "the interval", directio
         if given == target:
             return
         described = f"{given_text!r} is {given} semitones" if given_text else f"this is {_count_num(given)}"
-        message = f"{described}: {interval_name(given)}, not {interval_name(target)} ({target})"
+        message = f"{described}: {interval_phrase(given)}, not {interval_phrase(target)} ({target})"
         if abs(given) == abs(target) and given != target:
             message += " — the right size, but going the other way (up is positive, down is negative)"
         elif given % 12 == target % 12 and given != target:
@@ -446,8 +436,8 @@ def check_pitches(expected, ordered: bool = True, what: str = "scale", name: str
         message = f"note {i + 1} (index {i}) is {_note(g)} but should be {_note(t)}"
         if i > 0 and ordered:
             first = target[0]
-            message += (f": {note_name(t)} is {interval_name(t - first)} above {note_name(first)}, "
-                        f"{note_name(g)} is {interval_name(g - first)}"
+            message += (f": {note_name(t)} is {interval_phrase(t - first)} above {note_name(first)}, "
+                        f"{note_name(g)} is {interval_phrase(g - first)}"
                         if t > first and g > first else f" ({_semitone_shift(g - t)})")
         else:
             message += f" ({_semitone_shift(g - t)})"

@@ -24,6 +24,7 @@ __all__ = [
     "Note",
     "Piece",
     "PITCH_CLASS_NAMES",
+    "LETTER_PITCH_CLASS",
     "note_name",
     "pitch_from_name",
     "pitch_to_frequency",
@@ -41,7 +42,8 @@ __all__ = [
 ]
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+#: Pitch class of each natural note letter (the white keys): C=0 ... B=11.
+LETTER_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 def note_name(pitch: int) -> str:
@@ -58,7 +60,7 @@ def _pitch_class_from_text(text: str) -> int:
         raise ValueError(
             f"{text!r} is not a note name: use a letter A–G with optional # or b, e.g. 'C', 'F#', 'Bb'."
         )
-    pc = _LETTER_PC[m.group(1).upper()]
+    pc = LETTER_PITCH_CLASS[m.group(1).upper()]
     for sign in m.group(2):
         pc += 1 if sign in "#s♯" else -1
     return pc % 12
@@ -75,7 +77,7 @@ def pitch_from_name(name: str) -> int:
             f"{name!r} is not a note name with an octave: write e.g. 'C4' (middle C), 'F#3' or 'Bb5'."
         )
     letter_and_signs, octave = m.group(1), int(m.group(2))
-    base = _LETTER_PC[letter_and_signs[0].upper()]
+    base = LETTER_PITCH_CLASS[letter_and_signs[0].upper()]
     shift = sum(1 if s in "#♯" else -1 for s in letter_and_signs[1:])
     pitch = (octave + 1) * 12 + base + shift
     if not 0 <= pitch <= 127:

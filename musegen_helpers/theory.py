@@ -42,7 +42,7 @@ from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from .music import PITCH_CLASS_NAMES, SCALES, Note, Piece, note_name, parse_key, pitch_from_name, split_key
+from .music import LETTER_PITCH_CLASS, PITCH_CLASS_NAMES, SCALES, Note, Piece, note_name, parse_key, pitch_from_name, split_key
 
 __all__ = [
     # scales
@@ -73,7 +73,6 @@ __all__ = [
 parse_scale = parse_key
 
 _LETTERS = "CDEFGAB"
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 def _parse_tonic(text: str) -> tuple[int, str, int]:
@@ -83,7 +82,7 @@ def _parse_tonic(text: str) -> tuple[int, str, int]:
         raise ValueError(f"{text!r} is not a tonic: use a letter A–G with optional # or b, e.g. 'F#', 'Bb'.")
     letter = m.group(1).upper()
     alteration = sum(1 if s in "#♯" else -1 for s in m.group(2))
-    return (_LETTER_PC[letter] + alteration) % 12, letter, alteration
+    return (LETTER_PITCH_CLASS[letter] + alteration) % 12, letter, alteration
 
 
 def scale_pitch_classes(key: str) -> tuple[int, ...]:
@@ -125,7 +124,7 @@ def in_scale(pitch: int, key: str) -> bool:
 
 def _spell(pc: int, letter: str) -> str:
     """Name pitch class ``pc`` with the given letter: (6, 'F') -> 'F#', (6, 'G') -> 'Gb'."""
-    alteration = (pc - _LETTER_PC[letter] + 6) % 12 - 6
+    alteration = (pc - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
     if abs(alteration) > 2:  # no sensible spelling with this letter
         return PITCH_CLASS_NAMES[pc % 12]
     return letter + ("#" * alteration if alteration > 0 else "b" * -alteration)

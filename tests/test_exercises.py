@@ -9,7 +9,7 @@ import pytest
 from musegen_helpers import exercises
 from musegen_helpers.checks import (
     Args, check_array, check_function, check_interval, check_number, check_piece, check_pitches, check_tokens,
-    interval_name,
+    interval_phrase,
 )
 from musegen_helpers.exercises import ____, CheckFailed, Exercise, Feedback, is_placeholder
 from musegen_helpers.music import Note, melody
@@ -268,12 +268,14 @@ def test_interval_non_whole_and_unknown_names():
     assert "not an interval name" in failure(check_interval(7), "big jump")
 
 
-def test_interval_name_table():
-    assert interval_name(0) == "a unison"
-    assert interval_name(6) == "a tritone"
-    assert interval_name(12) == "an octave"
-    assert interval_name(-3) == "a minor third down"
-    assert interval_name(31) == "2 octaves and a perfect fifth"
+def test_interval_phrase_uses_the_one_interval_table():
+    assert interval_phrase(0) == "a perfect unison"
+    assert interval_phrase(6) == "a tritone"
+    assert interval_phrase(12) == "a perfect octave"
+    assert interval_phrase(-3) == "a minor third down"
+    assert interval_phrase(19) == "a perfect twelfth"
+    assert interval_phrase(31) == "a perfect fifth plus 2 octaves"
+    assert interval_phrase(24) == "a double octave"
 
 
 # ---- check_pitches --------------------------------------------------------------------

@@ -505,9 +505,13 @@ def main(argv=None) -> int:
                 print("run `python -m musegen_helpers.course build-notebooks` to regenerate notebooks/.",
                       file=sys.stderr)
             return 1
-        print(f"{len(report.written) + len(report.unchanged)} student notebooks "
-              f"{'up to date' if not report.written else 'built'} "
-              f"({len(report.written)} written, {len(report.unchanged)} unchanged).")
+        # a solution notebook whose Colab header was refreshed is listed too: count students only
+        students = [p for p in report.written + report.unchanged if p.parent.name == "notebooks"]
+        written = [p for p in report.written if p.parent.name == "notebooks"]
+        headers = len(report.written) - len(written)
+        print(f"{len(students)} student notebooks {'up to date' if not written else 'built'} "
+              f"({len(written)} written, {len(students) - len(written)} unchanged)"
+              + (f"; {headers} solution notebook header(s) refreshed." if headers else "."))
         return 0
     report = strip_solutions(args.paths, args.root, check=args.check)
     for path in report.written:

@@ -80,6 +80,48 @@ def test_attention_mistakes_are_explained(wrong, words):
     assert passed is False and words in message
 
 
+def attention_forgetting_none(q, k, v, mask=None):
+    s = np.where(mask, q @ k.T / np.sqrt(q.shape[-1]), -np.inf)    # np.where(None, ...) hides every step
+    with np.errstate(invalid="ignore"):
+        w = softmax_rows(s)
+    return w @ v, w
+
+
+def attention_mask_reversed(very_negative):
+    def fn(q, k, v, mask=None):
+        s = q @ k.T / np.sqrt(q.shape[-1])
+        if mask is not None:
+            s = np.where(~np.asarray(mask, bool), s, very_negative)
+        with np.errstate(invalid="ignore"):
+            w = softmax_rows(s)
+        return w @ v, w
+    return fn
+
+
+@pytest.mark.parametrize("wrong, words, not_words", [
+    (attention_forgetting_none, "mask=None", "never multiply after"),
+    (attention_mask_reversed(-np.inf), "wrong way round", "never multiply after"),   # last row all nan
+    (attention_mask_reversed(-1e9), "wrong way round", "sum to 1"),                   # last row uniform
+    (lambda q, k, v, mask=None: attention_with()(q, k, v, mask)[::-1], "other way round", "shape (4, 2)"),
+])
+def test_attention_specific_mistakes_are_diagnosed_before_the_general_ones(wrong, words, not_words):
+    passed, message = verdict(q1, wrong)
+    assert passed is False and words in message and not_words not in message
+
+
+def test_attention_nan_from_multiplying_by_inf_gets_the_general_message():
+    def times_inf(q, k, v, mask=None):
+        s = q @ k.T / np.sqrt(q.shape[-1])
+        if mask is not None:
+            s = s * np.where(mask, 1.0, np.inf)       # inf * score: +-inf, nan after the softmax
+        with np.errstate(invalid="ignore"):
+            w = softmax_rows(s)
+        return w @ v, w
+
+    passed, message = verdict(q1, times_inf)
+    assert passed is False and "nan or inf" in message
+
+
 def test_attention_returning_one_array_is_explained():
     passed, message = verdict(q1, lambda q, k, v, mask=None: attention_with()(q, k, v, mask)[0])
     assert passed is False and "output, weights" in message
@@ -200,3 +242,33 @@ def test_lag_attention_reads_the_diagonal_lag_steps_below():
 def test_lag_mistakes_are_explained(wrong, words):
     passed, message = verdict(q6, wrong)
     assert passed is False and words in message
+
+
+# ---- the plain test of a sample: does it fall apart? ----------------------------------------
+H = 128  # HOLD
+
+
+@pytest.mark.parametrize("tokens, words", [
+    ([H] * 48, "silence"),
+    ([67] + [H] * 47, "only 1 note"),
+    ([67, 67, 67, 65] * 12, "a new note on 48 of its 48"),
+    ([67, H, H, H, 40, H, H, H, 69, H, H, H, 71, H, H, H] * 3, "more than two octaves"),
+    (([67, H] * 5 + [69, H, H, H]) * 4, "struck over and over"),
+])
+def test_samples_that_are_no_tune_fall_apart_and_say_why(tokens, words):
+    assert words in L.falls_apart(tokens)
+
+
+def test_a_plain_tune_passes():
+    scale_up_and_down = [60, H, 62, H, 64, H, H, H, 65, H, 67, H, 65, H, 64, H, 62, H, H, H, 60, H, H, H] * 2
+    assert L.falls_apart(scale_up_and_down) is None
+    stats = L.melody_statistics(scale_up_and_down)
+    assert (stats["notes"], stats["pitches"], stats["lowest"], stats["highest"]) == (18, 5, 60, 67)
+    assert stats["repeated"] == 1 and stats["held_steps"] == 3     # the 60 that ends bar 1 starts bar 2 again
+
+
+def test_the_sample_test_is_fair_to_real_tunes():
+    from musegen_helpers.datasets import load_melodies
+    openings = [t[:96] for t in load_melodies().split("valid").tokens() if len(t) >= 96]
+    failed = sum(L.falls_apart(t) is not None for t in openings)
+    assert len(openings) > 100 and failed / len(openings) < 0.05    # measured: 18 of 872 (2%)

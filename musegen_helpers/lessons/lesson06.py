@@ -1,6 +1,7 @@
 """Exercises of lesson 06 (a Transformer that writes folk tunes): attention by hand (q1), the
 causal mask (q2), why a model without it looks so good and plays so badly (q3), rotary positions
-(q4), one step of a key/value cache (q5), and measuring how far back a head looks (q6).
+(q4), one step of a key/value cache (q5), and measuring how far back a head looks (q6); and
+the plain, model-free test of whether a sample is a tune at all (:func:`falls_apart`).
 
 Every checker uses NumPy only (importing this module does not import TensorFlow); each runs the
 learner's function on small hidden inputs and names the usual mistake when the result is wrong.
@@ -16,9 +17,12 @@ import numpy as np
 
 from ..checks import Args, check_function
 from ..exercises import ____, CheckFailed, Exercise, call_learner
+from ..music import note_name
+from ..representation import HOLD
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "q5", "q6", "attention", "causal_mask_reference", "rotate",
-           "cached_attention_step", "lag_attention", "UNMASKED_DIAGNOSES"]
+           "cached_attention_step", "lag_attention", "UNMASKED_DIAGNOSES", "melody_statistics", "falls_apart",
+           "MIN_NOTES", "MAX_NOTE_SHARE", "MAX_SPAN", "MAX_REPEATED_SHARE"]
 
 
 def _softmax(z, axis=-1):
@@ -69,31 +73,45 @@ def _compare_attention(yours, expected, item):
                           "weights.")
     out, w = _as_array(yours[0], "the output"), _as_array(yours[1], "the weights")
     exp_out, exp_w = expected
+    # The specific mistakes first: each has its own signature. The general ones (nan, rows that do
+    # not sum to 1) come last, because several specific mistakes also produce them.
+    if out.shape == exp_w.shape and w.shape == exp_out.shape and exp_w.shape != exp_out.shape:
+        raise CheckFailed(f"you returned `weights, output` (shapes {out.shape} and {w.shape}); return them the "
+                          f"other way round: `return output, weights` — output {exp_out.shape} first, then weights "
+                          f"{exp_w.shape}.")
     if w.shape != exp_w.shape:
         raise CheckFailed(f"your weights have shape {w.shape}; expected {exp_w.shape}: one weight for every "
                           "(query, key) pair — q @ k.T.")
-    if np.any(~np.isfinite(w)):
-        raise CheckFailed("your weights contain nan or inf. A masked position should get weight 0: set its score to "
-                          "-inf (or a very negative number) *before* the softmax, never multiply after.")
+    scale = math.sqrt(q.shape[1])
     raw = q @ k.T
     allowed = np.ones_like(raw, bool) if mask is None else np.asarray(mask, bool)
     masked = lambda s: np.where(allowed, s, -np.inf)  # noqa: E731
     if not _close(w, exp_w):
+        if mask is None and not np.any(np.isfinite(w)):
+            raise CheckFailed("called without a mask (mask=None), every weight is nan: np.where(None, scores, "
+                              "-np.inf) treats None as False and hides every step. Apply the mask only when there "
+                              "is one: `if mask is not None: scores = np.where(mask, scores, -np.inf)`.")
+        seen = (~allowed).any(axis=1)  # rows a reversed mask leaves something to see (the others are nan)
+        if mask is not None and not np.all(allowed) and _close(
+                w[seen], _softmax(np.where(~allowed, raw / scale, -np.inf))[seen]):
+            raise CheckFailed("your mask is the wrong way round: True means 'may attend', so the positions where "
+                              "mask is False get -inf. (Reversed, the last step may see nothing at all, and its row "
+                              "of weights is nan.)")
         if _close(w, _softmax(masked(raw))):
             raise CheckFailed(f"you forgot to scale: divide the scores q @ k.T by sqrt(d_k) = sqrt({q.shape[1]}) "
                               "before the softmax, or large vectors make the softmax nearly one-hot.")
         if _close(w, _softmax(masked(raw / q.shape[1]))):
             raise CheckFailed(f"you divided by d_k = {q.shape[1]}; the scale is sqrt(d_k).")
-        if _close(w, _softmax(masked(raw / math.sqrt(q.shape[1])), axis=0)):
+        if _close(w, _softmax(masked(raw / scale), axis=0)):
             raise CheckFailed("your softmax runs over the queries (each column sums to 1). Each query shares its "
                               "attention among the keys: softmax over the last axis, so each *row* sums to 1.")
-        if mask is not None and _close(w, _softmax(raw / math.sqrt(q.shape[1]))):
+        if mask is not None and _close(w, _softmax(raw / scale)):
             raise CheckFailed("you ignored the mask: where mask is False the weight must be 0 (that step may not "
                               "be looked at).")
-        if mask is not None and not np.all(allowed) and _close(w, _softmax(np.where(~allowed, raw / math.sqrt(
-                q.shape[1]), -np.inf))):
-            raise CheckFailed("your mask is the wrong way round: True means 'may attend', so the positions where "
-                              "mask is False get -inf.")
+        if np.any(~np.isfinite(w)):
+            raise CheckFailed("your weights contain nan or inf. A masked position should get weight 0: set its score to "
+                              "-inf (or a very negative number) *before* the softmax, never multiply after; and "
+                              "subtract each row's maximum before np.exp so large scores do not overflow.")
         if not np.allclose(w.sum(axis=-1), 1.0, atol=1e-6):
             raise CheckFailed(f"the rows of your weights sum to {np.round(w.sum(axis=-1), 3).tolist()}; each query's "
                               "weights must sum to 1. To mask, set the scores to -inf *before* the softmax — "
@@ -208,6 +226,68 @@ UNMASKED_DIAGNOSES = {
     "c": "A Transformer is simply a better model than an LSTM, and sampling failed by bad luck (another seed helps).",
     "d": "The learning rate was too high, so the loss fell too fast.",
 }
+
+# ---------------------------------------------------------------------------------------
+# Does a sample fall apart? Plain statistics, independent of any model
+# ---------------------------------------------------------------------------------------
+MIN_NOTES = 3               # fewer new notes than this: silence or one held note, no melody
+MAX_NOTE_SHARE = 0.75       # a new note on more of the steps (sixteenths) than this: a machine gun, not a tune
+MAX_SPAN = 24               # semitones from the lowest to the highest note: more than two octaves
+MAX_REPEATED_SHARE = 2 / 3  # more of the notes repeating the pitch before: one note struck over and over
+
+
+def melody_statistics(tokens) -> dict:
+    """Plain statistics of event tokens (one token per sixteenth note; ``0–127`` a new note of that
+    MIDI pitch), judged by no model: ``steps`` (tokens), ``notes`` (new notes), ``pitches``
+    (distinct MIDI pitches), ``lowest`` and ``highest`` (MIDI pitch, None without notes),
+    ``repeated`` (notes with the same pitch as the note before),
+    ``repeated_share`` (``repeated / (notes - 1)``, 0 with fewer than 2 notes), ``most_common``
+    (the most frequent pitch's name, or None) and ``held_steps`` (the longest run of HOLD tokens).
+
+    Lesson: 06_transformer (how the model without a causal mask writes)
+    """
+    t = np.asarray(tokens, dtype=np.int64).ravel()
+    onsets = t[t < HOLD]                              # tokens 0-127: a new note of that pitch
+    repeated = int(np.sum(onsets[1:] == onsets[:-1]))
+    is_hold = np.r_[False, t == HOLD, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(is_hold))          # starts and ends of the HOLD runs, alternating
+    held = int((edges[1::2] - edges[::2]).max()) if len(edges) else 0
+    values, counts = np.unique(onsets, return_counts=True)
+    return {"steps": len(t), "notes": len(onsets), "pitches": len(values),
+            "lowest": int(values[0]) if len(values) else None, "highest": int(values[-1]) if len(values) else None,
+            "repeated": repeated,
+            "repeated_share": repeated / (len(onsets) - 1) if len(onsets) > 1 else 0.0,
+            "most_common": note_name(int(values[counts.argmax()])) if len(values) else None,
+            "held_steps": held}
+
+
+def falls_apart(tokens) -> str | None:
+    """Why a sample is no tune, in words, or None when it passes. It fails with fewer than
+    :data:`MIN_NOTES` new notes (silence or one held note), a new note on more than
+    :data:`MAX_NOTE_SHARE` of its steps (every sixteenth), notes spanning more than
+    :data:`MAX_SPAN` semitones, or more than :data:`MAX_REPEATED_SHARE` of its notes repeating the
+    pitch before (one note struck over and over). The lesson puts the same test to real tunes,
+    so how often it fails them is measured, not assumed.
+
+    Lesson: 06_transformer
+    """
+    s = melody_statistics(tokens)
+    if s["notes"] == 0:
+        return f"silence: not one note in {s['steps']} steps"
+    if s["notes"] < MIN_NOTES:
+        return (f"only {s['notes']} note{'s' if s['notes'] > 1 else ''} in {s['steps']} steps (one held for "
+                f"{s['held_steps']} steps)")
+    if s["notes"] > MAX_NOTE_SHARE * s["steps"]:
+        return (f"a new note on {s['notes']} of its {s['steps']} sixteenths ({s['repeated']} of them repeating the "
+                f"note before, {s['most_common']} most of all)")
+    if s["highest"] - s["lowest"] > MAX_SPAN:
+        return (f"its notes leap from {note_name(s['lowest'])} to {note_name(s['highest'])}, "
+                f"{s['highest'] - s['lowest']} semitones — more than two octaves")
+    if s["repeated_share"] > MAX_REPEATED_SHARE:
+        return (f"{s['repeated']} of its {s['notes']} notes repeat the note before ({s['most_common']} most of "
+                "all): one note struck over and over")
+    return None
+
 
 _DIAGNOSIS_FEEDBACK = {
     "a": "Memorising would show as a gap between training and *validation* loss — but its validation loss is low "
@@ -472,6 +552,7 @@ q6 = Exercise(
              "    i = np.arange(lag, n)                    # queries that have a step `lag` back\n"
              "    return weights[:, i, i - lag].mean(axis=1)",
     explanation="A head that puts much more than its fair share on the step one bar back is reading the same "
-                "beat of the previous bar — how a folk tune repeats its rhythm.",
+                "beat of the previous bar — how a folk tune repeats its rhythm. Mind which bar: row i predicts "
+                "token i + 1, so the same beat one bar before the *predicted* note is bar_steps - 1 steps back.",
     reference=lag_attention,
 )

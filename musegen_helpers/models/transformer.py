@@ -29,7 +29,8 @@ it is written out here (15 lines) because ``keras-hub`` would add 14 packages to
 token. :class:`TransformerSampler` (``backend="cached"``) keeps every layer's keys and values in
 a cache of ``max_length`` slots and feeds one token per step, inside one XLA-compiled TensorFlow
 loop (``tf.function(jit_compile=True)``, as lesson 03's :class:`~musegen_helpers.models.lstm.MelodySampler`):
-constant work per step. The cache follows KerasHub's ``CachedMultiHeadAttention`` contract:
+each step computes one new token's query, key and value per layer and attends over the fixed-size
+cache (its empty slots masked), so a step costs the same at token 10 as at token 200. The cache follows KerasHub's ``CachedMultiHeadAttention`` contract:
 ``call(x, cache=None, cache_update_index=None)`` returns ``(output, cache)`` when given a cache of
 shape ``(batch, 2, max_length, num_heads, key_dim)`` (keys, then values), updated in place at
 ``cache_update_index``.
@@ -447,8 +448,8 @@ class TransformerSampler:
     """Generate melodies from a melody Transformer.
 
     ``backend="cached"`` (default) feeds one token per step through every layer, keeping each
-    layer's keys and values in a cache, all inside one XLA-compiled TensorFlow loop: constant work
-    per step (the first call for a new length compiles it, a few seconds). ``backend="naive"`` is
+    layer's keys and values in a cache, all inside one XLA-compiled TensorFlow loop: each step
+    attends over the fixed-size cache of ``max_length`` slots, the same work at every step (the first call for a new length compiles it, a few seconds). ``backend="naive"`` is
     the textbook loop: the whole melody so far goes through the model for every new token. Both
     draw token ``n`` with the same stateless random numbers, so the same seed gives the same
     melody (up to float rounding).

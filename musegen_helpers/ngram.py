@@ -40,7 +40,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import sampling as _sampling
+from . import sampling
 from .errors import LimitError
 from .representation import END, VOCAB_SIZE
 
@@ -596,11 +596,11 @@ class _TokenModel:
             raise LimitError(f"length={int(length)} tokens is over the limit of {MAX_SAMPLE_STEPS} (about "
                              f"{MAX_SAMPLE_STEPS // 16} bars of 4/4); sample shorter tunes, or raise "
                              "musegen_helpers.ngram.MAX_SAMPLE_STEPS if you really mean it.")
-        rng = _sampling.as_rng(seed)
+        rng = sampling.as_rng(seed)
         tune = list(_as_tunes([primer], self.vocab_size, "primer")[0])
         for _ in range(int(length)):
             probs = self.next_token_probs(tune)
-            token = _sampling.sample(probs, rng, temperature=temperature, top_k=top_k, top_p=top_p, mask=mask)
+            token = sampling.sample(probs, rng, temperature=temperature, top_k=top_k, top_p=top_p, mask=mask)
             tune.append(token)
             if stop_at_end and token == END:
                 break

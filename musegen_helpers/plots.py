@@ -15,6 +15,7 @@ from collections import Counter
 import numpy as np
 
 from .music import PITCH_CLASS_NAMES, beat_length, note_name
+from .representation import bar_stack
 
 __all__ = ["plot_piano_roll", "plot_pitch_histogram", "plot_duration_histogram", "figure_png", "PART_COLOURS",
            "plot_bars", "plot_training"]
@@ -189,18 +190,6 @@ def plot_duration_histogram(x, ax=None, *, figsize=(6, 3), title=None, **kw):
 GAN_LOWEST_PITCH = 36
 
 
-def _bar_stack(bars) -> np.ndarray:
-    """``(n, steps, pitches)`` from bars with or without the trailing channel axis, or one bar."""
-    b = np.asarray(bars)
-    if b.ndim in (3, 4) and b.shape[-1] == 1:   # the Conv2D channel axis (no bar has 1 pitch)
-        b = b[..., 0]
-    if b.ndim == 2:
-        b = b[None]
-    if b.ndim != 3:
-        raise ValueError(f"bars must have shape (bars, steps, pitches[, 1]); got {np.asarray(bars).shape}.")
-    return b
-
-
 def plot_bars(bars, axes=None, *, lowest_pitch: int = GAN_LOWEST_PITCH, ncols: int = 8, titles=None,
               cell: float = 1.4, fig=None):
     """A grid of one-bar piano rolls, as a GAN makes them: time across (16 steps, red lines on the
@@ -217,7 +206,7 @@ def plot_bars(bars, axes=None, *, lowest_pitch: int = GAN_LOWEST_PITCH, ncols: i
     """
     import matplotlib.pyplot as plt
 
-    b = _bar_stack(bars)
+    b = bar_stack(bars)
     n = len(b)
     if axes is None:
         ncols = max(1, min(int(ncols), n))

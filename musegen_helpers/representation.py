@@ -25,7 +25,7 @@ from .music import Note, Piece, note_name, pitch_from_name
 __all__ = [
     "HOLD", "REST", "END", "VOCAB_SIZE",
     "monophonic", "melody_to_tokens", "tokens_to_melody", "token_names", "tokens_from_names",
-    "is_onset_token", "piano_roll", "piece_from_piano_roll", "chord_symbols", "to_piece",
+    "is_onset_token", "piano_roll", "piece_from_piano_roll", "chord_symbols", "to_piece", "bar_stack",
 ]
 
 HOLD = 128
@@ -332,3 +332,23 @@ def to_piece(x, steps_per_quarter: int = 4, lowest_pitch: int = 0, tempo: float 
         f"cannot turn a {type(x).__name__} into music: pass a Piece, a list of Notes, a piano roll "
         "(2-D array of pitches × steps) or event tokens (1-D array of ints)."
     )
+
+
+def bar_stack(bars) -> np.ndarray:
+    """Piano-roll bars as one array of shape ``(n_bars, steps, pitches)``: accepts a stack with or
+    without the trailing channel axis a Conv2D model uses (``(n, steps, pitches, 1)``) or a single
+    bar ``(steps, pitches)``.
+
+    Raises:
+        ValueError: any other shape (the message shows it).
+
+    Lesson: 04_gan
+    """
+    b = np.asarray(bars)
+    if b.ndim in (3, 4) and b.shape[-1] == 1:   # the Conv2D channel axis (no bar has 1 pitch)
+        b = b[..., 0]
+    if b.ndim == 2:
+        b = b[None]
+    if b.ndim != 3:
+        raise ValueError(f"bars must have shape (bars, steps, pitches[, 1]); got {np.asarray(bars).shape}.")
+    return b

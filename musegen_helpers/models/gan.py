@@ -54,7 +54,7 @@ from .. import metrics
 from ..config import PRETRAINED_DIR, check_seed
 from ..errors import LimitError
 from ..music import Piece, key_signature_mode, parse_key
-from ..representation import piano_roll, piece_from_piano_roll
+from ..representation import bar_stack, piano_roll, piece_from_piano_roll
 from .saving import load_info, load_model
 
 __all__ = [
@@ -189,20 +189,8 @@ def chorale_bars(chorales: Iterable[Piece], steps_per_bar: int = STEPS_PER_BAR, 
 def _as_rolls(bars, threshold: float = 0.5) -> np.ndarray:
     """Bars as a boolean array ``(n, steps, pitches)``; accepts one bar, a trailing channel
     axis, and probabilities (binarised at ``threshold``)."""
-    b = _bars_3d(bars)
+    b = bar_stack(bars)
     return b if b.dtype == bool else b > threshold
-
-
-def _bars_3d(bars) -> np.ndarray:
-    """``(n, steps, pitches)`` from bars with or without the channel axis, or from one bar."""
-    b = np.asarray(bars)
-    if b.ndim in (3, 4) and b.shape[-1] == 1:   # the Conv2D channel axis (no bar has 1 pitch)
-        b = b[..., 0]
-    if b.ndim == 2:
-        b = b[None]
-    if b.ndim != 3:
-        raise ValueError(f"bars must have shape (bars, steps, pitches[, 1]); got {np.asarray(bars).shape}.")
-    return b
 
 
 def bar_to_piece(bar, lowest_pitch: int = LOWEST_PITCH, steps_per_bar: int = STEPS_PER_BAR, *,

@@ -60,7 +60,9 @@ def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, 
     Bar lines are solid, beat lines dotted: the bars are :meth:`Piece.bars` (so a pickup and
     meter changes move them) and the beats :func:`~musegen_helpers.music.beat_length` of each
     bar's meter (dotted quarters in 6/8), counted back from bar 1 in a pickup. The pitch axis is
-    labelled with note names (C of each octave, plus every note when the range is small).
+    labelled with note names, as densely as the drawn axis allows without labels overlapping
+    (every semitone on a tall axis; C D E G A, C E G, C G or only the Cs on shorter ones; the Cs
+    always), with a small unlabelled tick on every semitone.
     Accepts anything :func:`musegen_helpers.representation.to_piece` accepts (a piano roll array, tokens...).
     """
     from matplotlib.collections import PolyCollection
@@ -92,10 +94,7 @@ def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, 
             ax.axvline(t, color="0.8", lw=0.5, ls=":", zorder=0)
         for t in bar_lines:
             ax.axvline(t, color="0.3", lw=0.9, ls="-", zorder=0)
-    span = hi - lo
-    ticks = [p for p in range(lo, hi + 1) if span <= 24 or p % 12 == 0]
-    ax.set_yticks(ticks)
-    ax.set_yticklabels([note_name(p) for p in ticks], fontsize=8)
+    _label_pitch_axis(ax.yaxis)
     ax.set_ylim(lo, hi)
     ax.set_xlim(0, end)
     ax.set_xlabel("time (quarter notes)")
@@ -109,6 +108,64 @@ def plot_piano_roll(x, ax=None, *, figsize=(10, 3.5), title: str | None = None, 
         ax.legend(handles=[Patch(color=colour[p], label=p) for p in named], loc="upper right",
                   fontsize=8, framealpha=0.8)
     return fig, ax
+
+
+#: Which notes get a label on a pitch axis, densest first: (pitch classes, smallest gap in semitones).
+#: Every level keeps the Cs, so the octaves can always be read.
+_PITCH_LABEL_LEVELS = (
+    (frozenset(range(12)), 1),            # every key
+    (frozenset({0, 2, 4, 7, 9}), 2),      # C D E G A
+    (frozenset({0, 4, 7}), 3),            # C E G
+    (frozenset({0, 7}), 5),               # C G
+    (frozenset({0}), 12),                 # C of each octave
+)
+_PITCH_LABEL_SIZE = 8  # points
+
+
+def _pitch_axis_ticks(vmin: float, vmax: float, points_per_semitone: float,
+                      label_size: float = _PITCH_LABEL_SIZE) -> list[int]:
+    """The MIDI pitches to label between ``vmin`` and ``vmax``: the densest level of
+    ``_PITCH_LABEL_LEVELS`` whose labels are at least 1.3 label heights apart, else every
+    k-th C (k octaves apart) with enough room."""
+    lo, hi = math.ceil(vmin), math.floor(vmax)
+    need = 1.3 * label_size  # points between the centres of two labels: no overlap, a little air
+    for classes, gap in _PITCH_LABEL_LEVELS:
+        if gap * points_per_semitone >= need:
+            return [p for p in range(lo, hi + 1) if p % 12 in classes]
+    octaves = max(1, math.ceil(need / (12 * max(points_per_semitone, 1e-9))))
+    return [p for p in range(lo, hi + 1) if p % (12 * octaves) == 0]
+
+
+def _label_pitch_axis(axis) -> None:
+    """Label a pitch axis with note names, as densely as its drawn length allows.
+
+    The ticks are chosen when the figure is drawn, from the axis's length then (after
+    ``tight_layout``, in a small subplot, in a widget's PNG), so the labels never overlap:
+    every semitone on a tall axis, C D E G A or C E G on a short one, only the Cs on a crowded one.
+    """
+    from matplotlib.ticker import FuncFormatter, Locator
+
+    def points_per_semitone(locator):
+        vmin, vmax = sorted(locator.axis.get_view_interval())
+        axes = locator.axis.axes
+        pixels = axes.bbox.height if locator.axis.axis_name == "y" else axes.bbox.width
+        return vmin, vmax, pixels * 72.0 / axes.figure.dpi / max(vmax - vmin, 1e-9)
+
+    class PitchLocator(Locator):
+        def __call__(self):
+            return _pitch_axis_ticks(*points_per_semitone(self))
+
+    class SemitoneLocator(Locator):
+        """An unlabelled small tick on every semitone, when they are at least 2 points apart."""
+
+        def __call__(self):
+            vmin, vmax, per = points_per_semitone(self)
+            return list(range(math.ceil(vmin), math.floor(vmax) + 1)) if per >= 2 else []
+
+    axis.set_major_locator(PitchLocator())
+    axis.set_minor_locator(SemitoneLocator())
+    axis.set_major_formatter(FuncFormatter(lambda p, _pos: note_name(int(round(p)))))
+    axis.set_tick_params(which="major", labelsize=_PITCH_LABEL_SIZE)
 
 
 def _bar_and_beat_lines(piece, end: float) -> tuple[list[float], list[float]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import LimitError, outside_stacklevel
 from .music import Piece
 
-__all__ = ["score_svg", "show_score", "save_musicxml", "musicxml_text", "MAX_SCORE_NOTES"]
+__all__ = ["score_svg", "show_score", "save_musicxml", "musicxml_text", "score_alt_text", "MAX_SCORE_NOTES"]
 
 #: Scores with more notes than this are refused (engraving them takes long and helps nobody
 #: read); raise with ``show_score(piece, max_notes=...)`` or show a slice.
@@ -122,11 +122,38 @@ def score_svg(x, *, max_notes: int = MAX_SCORE_NOTES, width: int = 2100, scale: 
     return [tk.renderToSVG(page) for page in range(1, tk.getPageCount() + 1)]
 
 
-class _Score:
-    """Displays as SVG in notebooks; ``.svg`` holds the pages' markup."""
+def score_alt_text(x) -> str:
+    """A text description of a piece's score, for readers who cannot see it (HTML ``alt``/``aria-label``).
 
-    def __init__(self, pages: list[str]):
+    ``"Score: <title>, <N> bars in <meter>"`` — N counts full bars (a pickup is mentioned apart),
+    every meter in order of appearance, then the parts when there are several, e.g.
+    ``"Score: Ach Gott, 2 bars in 3/4 then 4/4, for Soprano, Alto, Tenor, Bass"``.
+
+    Lesson: 00_welcome
+    """
+    from .representation import to_piece
+
+    piece = to_piece(x)
+    bars = piece.bars()
+    meters: list[str] = []
+    for bar in bars:
+        meter = f"{bar.time_signature[0]}/{bar.time_signature[1]}"
+        if meter not in meters:
+            meters.append(meter)
+    full = sum(1 for bar in bars if bar.number > 0)
+    pickup = " after a pickup" if any(bar.number == 0 for bar in bars) else ""
+    title = piece.title.strip() or "untitled"
+    named = [str(p) for p in piece.parts if p is not None]
+    parts = f", for {', '.join(named)}" if len(named) > 1 else ""
+    return f"Score: {title}, {full} bar{'s' if full != 1 else ''}{pickup} in {' then '.join(meters)}{parts}"
+
+
+class _Score:
+    """Displays as SVG in notebooks; ``.svg`` holds the pages' markup, ``.alt`` its description."""
+
+    def __init__(self, pages: list[str], alt: str = "Score"):
         self.pages = pages
+        self.alt = alt
 
     @property
     def svg(self) -> str:
@@ -134,7 +161,9 @@ class _Score:
 
     def _repr_html_(self):
         body = "".join(f'<div style="background:white;max-width:100%">{p}</div>' for p in self.pages)
-        return f'<div class="musegen-score">{body}</div>'
+        import html
+
+        return f'<div class="musegen-score" role="img" aria-label="{html.escape(self.alt)}">{body}</div>'
 
     def __repr__(self):
         return f"<score: {len(self.pages)} page(s) of SVG>"
@@ -146,7 +175,10 @@ def show_score(x, **kwargs) -> _Score:
     Returns an object that displays as SVG; its ``.svg`` attribute holds the markup.
     Keyword arguments go to :func:`score_svg`.
     """
-    return _Score(score_svg(x, **kwargs))
+    from .representation import to_piece
+
+    piece = to_piece(x)
+    return _Score(score_svg(piece, **kwargs), alt=score_alt_text(piece))
 
 
 def save_musicxml(x, path, *, overwrite: bool = False, grid: float | str | None = "auto") -> Path:

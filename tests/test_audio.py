@@ -148,3 +148,90 @@ def test_to_piece_rejects_other_things_with_a_clear_message(bad):
         to_piece(bad)
     with pytest.raises(TypeError):
         play(bad)
+
+
+# ---- the two timbres, and which one a piece gets ---------------------------------------------------
+def _rms_db(x):
+    return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20)
+
+
+def _window(x, start_s, length_s=0.1):
+    return x[int(start_s * SAMPLE_RATE):int((start_s + length_s) * SAMPLE_RATE)]
+
+
+def _centroid(x):
+    """Spectral centroid (Hz) of a stretch of samples: where the energy of its partials sits."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float((spectrum * np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)).sum() / spectrum.sum())
+
+
+def _four_voices():
+    from musegen_helpers.theory import voices_to_piece
+
+    return voices_to_piece({"S": ["G4", "A4"], "A": ["E4", "F4"], "T": ["C4", "C4"], "B": ["C3", "F3"]},
+                           duration=2.0)
+
+
+def test_chorale_voices_are_sustained_and_melodies_plucked():
+    assert set(audio.timbres_for(_four_voices()).values()) == {"sustained"}
+    assert audio.timbres_for(melody([60, 62], 1.0)) == {None: "plucked"}
+    named = Piece([Note(60, 0, 1, part=p) for p in ("Soprano", "Alto", "Tenor", "Bass")])
+    assert set(audio.timbres_for(named).values()) == {"sustained"}
+    band = Piece([Note(60, 0, 1, part="Flute"), Note(48, 0, 1, part="Piano"), Note(36, 0, 1, part="Bass"),
+                  Note(38, 0, 1, part="Drumset", is_drum=True)])
+    assert audio.timbres_for(band) == {"Flute": "sustained", "Piano": "plucked", "Bass": "plucked"}
+    lone = Piece([Note(60, 0, 1, part="S")])  # one voice is not a chorale
+    assert audio.timbres_for(lone) == {"S": "plucked"}
+    assert set(audio.timbres_for(_four_voices(), "plucked").values()) == {"plucked"}
+    assert audio.timbres_for(melody([60]), "sustained") == {None: "sustained"}
+
+
+def test_timbre_argument_changes_the_sound_and_auto_follows_the_parts():
+    chorale = _four_voices()
+    assert np.array_equal(render(chorale), render(chorale, timbre="sustained"))
+    assert not np.array_equal(render(chorale), render(chorale, timbre="plucked"))
+    tune = melody([60, 64, 67], 1.0)
+    assert np.array_equal(render(tune), render(tune, timbre="plucked"))
+    assert play(tune).data == play(tune, timbre="auto").data  # old calls sound as before
+    assert play(tune).data != play(tune, timbre="sustained").data
+
+
+@pytest.mark.parametrize("call", ["render", "play", "save_wav"])
+def test_unknown_timbre_is_refused_with_the_choices(call, tmp_path):
+    target = tmp_path / "new" / "x.wav"
+    calls = {"render": render, "play": play, "save_wav": lambda x, **kw: save_wav(x, target, **kw)}
+    with pytest.raises(ValueError, match="unknown timbre 'piano'.*'plucked'.*'sustained'"):
+        calls[call](melody([60]), timbre="piano")
+    assert not target.parent.exists()  # refused before anything was written
+
+
+def test_plucked_note_decays_faster_when_higher_and_loses_its_brightness():
+    def held(pitch):
+        return render(Piece([Note(pitch, 0, 4)], tempo=120), timbre="plucked")  # held 2 s
+
+    low, high = held(48), held(72)
+    drop_low = _rms_db(_window(low, 0.01)) - _rms_db(_window(low, 1.5))
+    drop_high = _rms_db(_window(high, 0.01)) - _rms_db(_window(high, 1.5))
+    assert drop_low > 5  # it decays while the key is still down, like a piano string
+    assert drop_high > drop_low + 5  # and a high string dies away sooner
+    assert np.abs(_window(low, 0, 0.003)).max() > 0  # fast attack: sounding within 3 ms
+    c4 = held(60)
+    bright, mellow = _centroid(_window(c4, 0.01, 0.1)), _centroid(_window(c4, 1.2, 0.1))
+    assert bright > 1.3 * mellow  # upper partials fade before the fundamental
+
+
+def test_sustained_note_holds_its_level_with_a_gentle_attack_and_release():
+    x = render(Piece([Note(60, 0, 4)], tempo=120), timbre="sustained")  # held 2 s
+    assert abs(_rms_db(_window(x, 0.3)) - _rms_db(_window(x, 1.8))) < 3  # an organ does not decay
+    assert _rms_db(_window(x, 0, 0.01)) < _rms_db(_window(x, 0.3)) - 10  # no click at the onset
+    assert len(x) / SAMPLE_RATE == pytest.approx(2 + audio._SUSTAINED_RELEASE, abs=3 / SAMPLE_RATE)
+    assert np.abs(x[int(2.05 * SAMPLE_RATE):]).max() < np.abs(_window(x, 1.8)).max()  # fading out
+    assert x[-1] == pytest.approx(0, abs=1e-3)
+    assert _peak_frequency(x[: 2 * SAMPLE_RATE]) == pytest.approx(261.63, rel=0.01)  # in tune despite vibrato
+
+
+def test_every_note_of_a_pitch_starts_alike_wherever_it_falls():
+    # notes are slices of one per-pitch waveform: a repeated note sounds the same each time
+    x = render(melody([64, None, 64], [1, 1, 1]), timbre="plucked")
+    n = int(0.3 * SAMPLE_RATE)
+    assert np.allclose(x[:n], x[SAMPLE_RATE:SAMPLE_RATE + n], atol=1e-6)

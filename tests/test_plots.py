@@ -62,9 +62,10 @@ def test_piano_roll_labels_pitches_with_note_names(c_major_scale):
     fig, ax = plot_piano_roll(c_major_scale)
     labels = dict(zip(ax.get_yticks(), [t.get_text() for t in ax.get_yticklabels()]))
     assert labels[60] == "C4" and labels[64] == "E4" and labels[72] == "C5" and labels[70] == "Bb4"
-    # a wide range (E1..Ab6 here) shows only the Cs
+    # a wide range (E1..Ab6 here) thins out to the Cs and Gs, every C kept
     fig, ax = plot_piano_roll(melody([30, 90]))
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["C2", "C3", "C4", "C5", "C6"]
+    shown = [t.get_text() for t in ax.get_yticklabels()]
+    assert {"C2", "C3", "C4", "C5", "C6"} <= set(shown) and all(name[0] in "CG" for name in shown)
 
 
 def test_piano_roll_draws_bar_lines_from_the_meter():
@@ -218,3 +219,49 @@ def test_plot_training_draws_the_losses_and_the_preview():
     assert axes[1].shape == (1, 4)
     fig, axes = plot_training(log)                    # no preview: the curves only
     assert len(axes) == 1
+
+
+def _drawn_pitch_labels(fig, ax):
+    """(text, window extent) of each pitch label the drawn figure shows, bottom to top."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    lo, hi = ax.get_ylim()
+    shown = [t for t in ax.get_yticklabels() if t.get_visible() and t.get_text()
+             and lo <= t.get_position()[1] <= hi]
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in sorted(shown, key=lambda t: t.get_position()[1])]
+
+
+@pytest.mark.parametrize("span", [7, 12, 20, 24, 30, 60])
+@pytest.mark.parametrize("layout", ["five stacked panels (lessons 02, 03, 05)", "the Markov widget (9 x 2.8 in)",
+                                    "three side by side (lesson 05)"])
+def test_pitch_labels_never_overlap(layout, span):
+    """Lesson 02's five stacked rolls labelled every semitone of a 20-semitone range on 1.9-inch
+    panels: the labels ran into each other. Now the labels thin out to what the drawn axis holds."""
+    tune = melody([60, 60 + span, 62, 60 + span // 2], 1.0)
+    if layout.startswith("five"):
+        fig, axes = plt.subplots(5, 1, figsize=(10, 1.9 * 5))
+    elif layout.startswith("the Markov"):
+        fig, ax = plt.subplots(figsize=(9, 2.8))
+        axes = [ax]
+    else:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3))
+    for ax in np.ravel(axes):
+        plot_piano_roll(tune, ax=ax, title="a title as long as the lessons' titles are")
+    fig.tight_layout()
+    for ax in np.ravel(axes):
+        labels = _drawn_pitch_labels(fig, ax)
+        assert len(labels) >= 2, [t for t, _ in labels]
+        assert "C4" in [t for t, _ in labels]  # the Cs are always labelled: octaves stay readable
+        for (text_a, box_a), (text_b, box_b) in zip(labels, labels[1:]):
+            assert not box_a.overlaps(box_b), f"{text_a} and {text_b} overlap ({layout}, {span} semitones)"
+
+
+def test_pitch_labels_are_dense_where_there_is_room_and_thin_out_where_there_is_not():
+    from musegen_helpers.music import note_name
+
+    tune = melody([60, 72], 1.0)                       # drawn from Bb3 (58) to D5 (74)
+    fig, ax = plot_piano_roll(tune, figsize=(8, 6))
+    assert [t for t, _ in _drawn_pitch_labels(fig, ax)] == [note_name(p) for p in range(58, 75)]
+    fig, ax = plot_piano_roll(tune, figsize=(8, 1.6))  # the same range on a short axis
+    shown = [t for t, _ in _drawn_pitch_labels(fig, ax)]
+    assert "C4" in shown and "C5" in shown and len(shown) < 17

@@ -66,6 +66,12 @@ def _chord_tone_check(item: Args):
         if bool(yours) == expected:
             return True
         name, chord_text = note_name(pitch), _names(chord)
+        if expected and pitch in chord:
+            classes = sorted({p % 12 for p in chord})
+            raise CheckFailed(f"it said {name} is not a chord tone of {chord_text}, but {name} ({pitch}) is in the "
+                              f"chord itself, in the same octave. Does it compare `pitch % 12` ({pitch % 12}) with "
+                              f"the chord's MIDI numbers {list(chord)} (they never match), or with only one chord "
+                              f"note? Take % 12 on both sides: the chord's pitch classes are {classes}.")
         if expected:
             same = [p for p in chord if p % 12 == pitch % 12][0]
             raise CheckFailed(f"it said {name} is not a chord tone of {chord_text}, but it is: {name} is "
@@ -117,7 +123,16 @@ def _check_progression(answer):
     if not all(isinstance(n, str) for n in numerals):
         raise CheckFailed("write each chord as a Roman numeral in quotes, e.g. ['I', 'vi', 'ii', 'V', 'I'].",
                           wrong_type=True)
+    digits = {"1": "I", "2": "ii", "3": "iii", "4": "IV", "5": "V", "6": "vi", "7": "vii°"}
+    letters = {"C": "I", "Dm": "ii", "Em": "iii", "F": "IV", "G": "V", "G7": "V7", "Am": "vi"}
     for n in numerals:
+        if n.strip() in digits:
+            raise CheckFailed(f"{n!r} is a scale degree as a digit; write it as a Roman numeral in quotes — "
+                              f"in C major 1 = 'I', 4 = 'IV', 5 = 'V' (upper case = major chord).", wrong_type=True)
+        if n.strip() in letters:
+            raise CheckFailed(f"{n!r} is a chord *name*; write the chord's Roman numeral — its degree in the key. "
+                              f"In C major C = 'I', F = 'IV', G = 'V', Am = 'vi' (so {n!r} is "
+                              f"{letters[n.strip()]!r}).", wrong_type=True)
         try:
             parse_roman(n)
         except ValueError as err:
@@ -134,6 +149,10 @@ def _check_progression(answer):
     if kind in _CADENCE_WORDS:
         raise CheckFailed(f"it ends {last_two}: {_CADENCE_WORDS[kind]}. End with V (or V7) then I.")
     last = parse_roman(numerals[-1])
+    if last.degree == 1 and numerals[-2].strip().startswith("v") and parse_roman(numerals[-2]).degree == 5:
+        raise CheckFailed(f"it ends {last_two}: lower-case v is a *minor* chord on the fifth degree (G–Bb–D in C "
+                          "major): it has no leading tone (B) to rise to the tonic, so the close is weak. Write "
+                          "the major dominant, upper-case V (or V7), then I.")
     if last.degree == 1 and last.secondary is None:
         raise CheckFailed(f"it ends {last_two}: it lands on I, but from {numerals[-2]}, not from the dominant. "
                           "The strongest close comes from V (or V7), whose leading tone rises to the tonic.")
@@ -194,6 +213,11 @@ def _fifths_check(item: Args):
     expected = parallel_fifths(upper, lower)
 
     def compare(yours, _expected):
+        if isinstance(yours, (list, tuple, np.ndarray)) and len(yours) == len(upper) and len(yours) > 0 \
+                and all(isinstance(v, (bool, np.bool_)) for v in yours):
+            raise CheckFailed(f"your function returned one True/False per position ({list(map(bool, yours))}); "
+                              "return the *positions* i where a parallel fifth arrives, e.g. [2] — an empty "
+                              "list when there is none.")
         try:
             mine = sorted(int(i) for i in yours)
         except (TypeError, ValueError):
@@ -223,6 +247,12 @@ def _fifths_check(item: Args):
                                   f"{'s' if len(still) > 1 else ''} stay{'' if len(still) > 1 else 's'} put: "
                                   "a fifth that is held or repeated is fine. Parallel fifths need both "
                                   "voices to move.")
+            sizes = (abs(upper[i - 1] - lower[i - 1]), abs(upper[i] - lower[i]))
+            if all(v % 12 in (0, 7) for v in sizes) and any(v % 12 == 0 for v in sizes):
+                raise CheckFailed(f"at position {i} ({motion(i)}) the intervals are {sizes[0]} and {sizes[1]} "
+                                  "semitones: an octave (a multiple of 12) is involved. Parallel octaves break a "
+                                  "rule too, but a different one: this function finds fifths only "
+                                  "(interval % 12 == 7 at both positions).")
             raise CheckFailed(f"at position {i} ({motion(i)}) the intervals are "
                               f"{abs(upper[i - 1] - lower[i - 1])} and {abs(upper[i] - lower[i])} semitones — "
                               "not two fifths.")
@@ -313,6 +343,23 @@ def _transition_check(item: Args):
         if np.allclose(mine, as_probs):
             raise CheckFailed("your table holds probabilities (each row sums to 1); return the counts — "
                               "whole numbers — and we turn them into probabilities in the next cell.")
+        wrapped = count_transitions([list(t) + list(t[:1]) for t in tunes if len(t) > 1], n)
+        if np.array_equal(mine, wrapped):
+            raise CheckFailed("you counted one transition too many per tune: from its last note back to its first. "
+                              "With `for i in range(len(tune))`, tune[i - 1] at i = 0 is tune[-1], the *last* "
+                              "note (Python's negative index). Start at i = 1, or pair zip(tune[:-1], tune[1:]).")
+        short = count_transitions([t[:-1] for t in tunes], n)
+        if np.array_equal(mine, short):
+            raise CheckFailed("you missed the last transition of each tune: a tune of n notes has n − 1 "
+                              "neighbouring pairs, i = 0 … n − 2, so loop over range(len(tune) - 1).")
+        once = np.zeros_like(expected)
+        for t in tunes:
+            if len(t) > 1:
+                once += count_transitions([t], n) > 0
+        if not np.array_equal(once, expected) and np.array_equal(mine, once):
+            raise CheckFailed("a pair that occurs several times in one tune was counted once: "
+                              "`counts[a_list, b_list] += 1` adds 1 only once per distinct index pair (numpy "
+                              "does not add up repeats). Use a loop, or np.add.at(counts, (a_list, b_list), 1).")
         joined = [s for t in tunes for s in t]
         across = count_transitions([joined], n)
         if np.array_equal(mine, across):
@@ -403,14 +450,15 @@ def _order_check(item: Args):
         if bits == worst and bits > lowest:
             raise CheckFailed(f"order {mine} has the *most* bits per token ({bits:g}); fewer bits means better "
                               "predictions — look for the smallest value.")
+        if bits == lowest and tol > 0:
+            raise CheckFailed(f"order {mine} has the fewest bits ({bits:g}), but here tolerance={tol:g}, and the "
+                              f"lower order {expected} ({table[expected]:g} bits) is within {tol:g} bits of it. "
+                              "Does your function use `tolerance`? Of all orders whose bits are at most "
+                              "`lowest + tolerance`, return the lowest — fewer contexts to learn, less copying.")
         if bits <= lowest + tol and mine > expected:
             raise CheckFailed(f"order {mine} is within {tol:g} bits of the best, but so is the lower order "
                               f"{expected} ({table[expected]:g} bits): when two orders are this close, take the "
                               "lower one — fewer contexts to learn, less copying.")
-        if bits == lowest and tol > 0:
-            raise CheckFailed(f"order {mine} has the fewest bits ({bits:g}), but order {expected} "
-                              f"({table[expected]:g}) is within the tolerance of {tol:g} bits: return the lowest "
-                              "order within `tolerance` of the best.")
         raise CheckFailed(f"order {mine} has {bits:g} bits per token; order {expected} has {table[expected]:g}.")
 
     return check_function(best_order, [item], compare=compare,

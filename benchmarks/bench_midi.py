@@ -3,7 +3,8 @@
 1. One ~1 MB file: ``load_midi`` vs pretty_midi.
 2. A folder of 300 POP909-like songs (conductor track + MELODY, BRIDGE and PIANO tracks, ~2,400
    notes and ~12 bars a minute of chords, made here with mido): ``from_midi_folder`` (fast path:
-   symusic + numpy; slow path ``fast=False``: load_midi + skyline) and ``load_midi`` vs a raw read
+   ``midi_io.load_midi_batch`` — symusic, then numpy over all files at once — and one vectorised
+   skyline for the folder; slow path ``fast=False``: load_midi + skyline per file) and ``load_midi`` vs a raw read
    of the same files with symusic (the C++ reader MidiTok uses; ``pip install symusic`` —
    optional, the ratio is skipped without it). The course's target is ``from_midi_folder``
    within 3× of the raw symusic read; the fast and slow datasets are compared too.

@@ -562,94 +562,201 @@ def _tune_from_piece(piece: Piece, kind: str, track: int | None, min_notes: int)
     return tune, first, tune.n_bars, arrays
 
 
-def _skyline_arrays(pitch, start, duration, velocity, rank):
-    """:func:`skyline` on arrays (one row per note; ``rank`` orders the part labels as strings),
-    giving the same notes: (pitch, start, duration, velocity) arrays of the top line, by start.
+def _skyline_batch(file, ticks, length, pitch, velocity, rank, tpb, n_files):
+    """:func:`skyline` of many files at once, on arrays (one row per note, rows grouped by file in
+    file order; ``ticks``/``length`` in ticks, ``tpb`` the ticks per quarter note of each file,
+    ``rank`` orders each note's part label as a string among its file's labels). Gives the same
+    notes as skyline on each file's Piece: ``(pitch, start, duration, velocity, offsets)`` — the
+    top lines, file after file, by start (quarter notes, float64), and where each file's begin
+    (shape ``(n_files + 1,)``).
 
-    Vectorised: after a kept note k, the next kept note is the first candidate that starts when
-    k no longer sounds or that is at least as high; the chain of kept notes is followed by
-    pointer doubling. tests/test_midi_folder.py checks it against :func:`skyline`."""
-    if not len(pitch):
-        return (np.zeros(0, np.uint8), np.zeros(0), np.zeros(0), np.zeros(0, np.uint8))
-    # of the notes that start together, the highest; among equals the first in a Piece's order
-    high_first = -pitch.astype(np.int16)
-    order = np.lexsort((high_first, start))
-    s, hp = start[order], high_first[order]
-    if np.any((s[1:] == s[:-1]) & (hp[1:] == hp[:-1])):  # one pitch twice at one onset: full order
-        order = np.lexsort((velocity, duration, rank, high_first, start))
-        s = start[order]
-    onset = np.empty(len(s), bool)
-    onset[0] = True
-    np.not_equal(s[1:], s[:-1], out=onset[1:])
-    cand = order[onset]
-    s, p, d, v = start[cand], pitch[cand].astype(np.int16), duration[cand], velocity[cand]
-    n = len(s)
+    Vectorised over the whole folder: after a kept note k, the next kept note is the first
+    candidate of its file that starts when k no longer sounds or that is at least as high. Times are compared as skyline compares
+    them (quarter-note floats with its 1e-9 tolerance); sorting by ticks is the same as sorting by
+    quarter notes, since each file has one tick length. tests/test_midi_folder.py checks it
+    against :func:`skyline`."""
+    n = len(pitch)
+    if not n:
+        return (np.zeros(0, np.uint8), np.zeros(0), np.zeros(0), np.zeros(0, np.uint8),
+                np.zeros(n_files + 1, np.int64))
+    # sort by (file, tick, pitch): each onset's highest note is the last of its group. The rows
+    # are runs already in time order (a track each), which the stable sort (timsort) merges.
+    key = (file.astype(np.int64) << 38) | (ticks.astype(np.int64) << 7) | pitch
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    last = np.empty(n, bool)
+    last[-1] = True
+    onset = k >> 7
+    np.not_equal(onset[1:], onset[:-1], out=last[:-1])
+    ends_at = np.flatnonzero(last)  # the last row of each onset
+    cand = order[ends_at]
+    same = np.zeros(n, bool)
+    np.equal(k[1:], k[:-1], out=same[1:])
+    tied = np.flatnonzero(same & last)
+    if len(tied):
+        # the highest pitch twice at one onset: skyline keeps the first in a Piece's order (part
+        # label, duration, velocity). Gather each tied run backwards from its onset's last row.
+        rows, runs, cur, run = [tied], [np.arange(len(tied))], tied, np.arange(len(tied))
+        while True:
+            more = same[cur]
+            cur, run = cur[more] - 1, run[more]
+            if not len(cur):
+                break
+            rows.append(cur)
+            runs.append(run)
+        members, run = order[np.concatenate(rows)], np.concatenate(runs)
+        pick = np.lexsort((velocity[members], length[members], rank(members), run))
+        firsts = pick[np.r_[True, run[pick][1:] != run[pick][:-1]]]
+        cand[np.searchsorted(ends_at, tied[run[firsts]])] = members[firsts]
+    f = file[cand]
+    q = tpb[f]
+    s, d = ticks[cand] / q, length[cand] / q
+    p, v = pitch[cand].astype(np.int16), velocity[cand]
+    m = len(s)
     end = s + d
-    index = np.arange(n)
-    # first later candidate that starts when this one no longer sounds (skyline's 1e-9 tolerance)
-    free = np.maximum(np.searchsorted(s + 1e-9, end, side="left"), index + 1)
-    # first later candidate at least as high: binary lifting over a sparse table of maxima
-    tables = [np.append(p, 255)]  # position n: a sentinel higher than any pitch
-    width = 1
-    while width < n:
-        t = tables[-1]
-        tables.append(np.maximum(t, np.append(t[width:], np.full(width, 255, t.dtype))))
-        width *= 2
+    index = np.arange(m)
+    # after candidate k, the next kept note is the first later candidate of its file that starts
+    # when k no longer sounds (skyline's 1e-9 tolerance on quarter-note floats) or that is at least
+    # as high — or the file's end (where the next file's candidates begin). Usually it is the very
+    # next candidate; the others are found by stepping forward together, and the few with a long
+    # window (a note held over many onsets) one by one.
+    lifted = s + 1e-9
     pos = index + 1
-    for level in range(len(tables) - 1, -1, -1):
-        step = 1 << level
-        ok = tables[level][np.minimum(pos, n)] < p  # the whole block is lower: skip past it
-        pos = np.where(ok & (pos + step <= n), pos + step, pos)
-    higher = np.minimum(pos, n)
-    nxt = np.append(np.minimum(free, higher), n)  # position n: the end, where the chain stays
-    # the kept notes: 0, nxt[0], nxt[nxt[0]], ... (pointer doubling)
-    jumps = [nxt]
-    while (1 << len(jumps)) <= n:
-        jumps.append(jumps[-1][jumps[-1]])
-    path = np.zeros(1, np.int64)
-    for jump in reversed(jumps):
-        both = np.empty(2 * len(path), np.int64)
-        both[0::2] = path
-        both[1::2] = jump[path]
-        path = both
-    kept = path[path < n]
-    kept = kept[np.r_[True, kept[1:] != kept[:-1]]] if len(kept) else kept
+    active = np.flatnonzero((lifted[1:] < end[:-1]) & (f[1:] == f[:-1]) & (p[1:] < p[:-1]))
+    if len(active):
+        file_end = np.searchsorted(f, np.arange(1, n_files + 1))[f[active]]
+        step = active + 1  # not the answer: the row to try next is step + 1
+        for _ in range(32):
+            step = step + 1
+            at = np.minimum(step, m - 1)
+            hit = (step >= file_end) | (lifted[at] >= end[active]) | (p[at] >= p[active])
+            pos[active[hit]] = step[hit]
+            active, step, file_end = active[~hit], step[~hit], file_end[~hit]
+            if not len(active):
+                break
+        for k, j, stop in zip(active.tolist(), (step + 1).tolist(), file_end.tolist()):
+            found = np.flatnonzero((lifted[j:stop] >= end[k]) | (p[j:stop] >= p[k]))
+            pos[k] = j + int(found[0]) if len(found) else stop
+    nxt = np.append(pos, m)  # position m: the end
+    # the kept notes: 0, nxt[0], nxt[nxt[0]], ... — one chain through every file, since a file's
+    # last kept note leads to the next file's first candidate. Most candidates lead to the very
+    # next one; those that skip some ("jumpers": a held higher note over lower ones) drop the
+    # candidates they skip, when they are kept themselves.
+    jumpers = np.flatnonzero(pos > index + 1)
+    kept_mask = np.ones(m, bool)
+    if len(jumpers):
+        reach = pos[jumpers]
+        # a jumper past every earlier one's window is kept; the others are settled in order,
+        # only within the runs of overlapping windows
+        covered = np.zeros(len(jumpers), bool)
+        covered[1:] = jumpers[1:] < np.maximum.accumulate(reach)[:-1]
+        keep_j = ~covered
+        if covered.any():
+            runs = np.flatnonzero(covered | np.append(covered[1:], False))
+            until = 0
+            for i, k, j, head in zip(runs.tolist(), jumpers[runs].tolist(), reach[runs].tolist(),
+                                     (~covered[runs]).tolist()):
+                if head or k >= until:
+                    keep_j[i] = True
+                    until = j
+        k, j = jumpers[keep_j], reach[keep_j]
+        skipped = np.cumsum(np.bincount(k + 1, minlength=m + 1) - np.bincount(j, minlength=m + 1))
+        kept_mask = skipped[:m] == 0
+    kept = np.flatnonzero(kept_mask)
     following = nxt[kept]
-    has_next = following < n
+    has_next = following < m
+    has_next[has_next] = f[following[has_next]] == f[kept[has_next]]
     dur = d[kept].copy()
     cut = has_next.copy()
     cut[has_next] = end[kept][has_next] > s[following[has_next]] + 1e-9  # still sounding: cut there
     dur[cut] = s[following[cut]] - s[kept][cut]
-    return p[kept].astype(np.uint8), s[kept], dur, v[kept]
+    offsets = np.searchsorted(f[kept], np.arange(n_files + 1)).astype(np.int64)
+    return p[kept].astype(np.uint8), s[kept], dur, v[kept], offsets
 
 
-def _tune_from_arrays(midi, kind: str, track: int | None, min_notes: int):
-    """The fast path, one file (a :class:`~musegen_helpers.midi_io.MidiArrays`): what
-    :func:`_tune_from_piece` gives for ``midi.to_piece()``, without building a Note per note."""
-    labels = midi.track_labels
-    keep = ~midi.is_drum
+def _bar_counts(headers: list[Piece], ends: np.ndarray) -> list[int]:
+    """``len(header.bars(end))`` for each header and end (quarter notes), asking each meter map
+    for its bars once: a piece's bars up to ``end`` are the first bars of the same map up to any
+    later point, those that start before ``end`` (one at least)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, h in enumerate(headers):
+        groups.setdefault((h.time_signature, tuple(h.time_signature_changes), h.pickup), []).append(i)
+    out = [0] * len(headers)
+    for members in groups.values():
+        e = ends[members]
+        starts = np.array([bar.start for bar in headers[members[0]].bars(float(e.max()))])
+        counts = np.searchsorted(starts, e, side="left")
+        for i, c, x in zip(members, counts.tolist(), e.tolist()):
+            if c and starts[c - 1] > x - 1e-6:  # a bar line within rounding of the end: ask bars()
+                c = len(headers[i].bars(x))
+            out[i] = max(c, 1)
+    return out
+
+
+def _tunes_from_batch(batch, kind: str, track: int | None, min_notes: int) -> dict:
+    """The fast path, all files read by :func:`~musegen_helpers.midi_io.load_midi_batch` at once:
+    for each file index read there, what :func:`_tune_from_piece` gives for its Piece (a reason to
+    skip it, or ``(header, leading silence, bars, (pitch, start, duration, velocity))``)."""
+    n_files = len(batch)
+    results: dict = {}
+    # per track of every file read: whether its notes are melody candidates, and its label's rank
+    chosen_parts, rank_parts, track_base = [], [], np.zeros(n_files + 1, np.int64)
+    for i, header in enumerate(batch.headers):
+        labels = header.meta["track_labels"] if header is not None else []
+        track_base[i + 1] = track_base[i] + len(labels)
+        if header is None:
+            continue
+        if kind == "track":
+            if track >= len(labels):
+                results[i] = _no_track(len(labels), track)
+                chosen_parts.append([False] * len(labels))
+            else:
+                chosen_parts.append([_chosen_label(label, labels[track]) for label in labels])
+        else:
+            chosen_parts.append([True] * len(labels))
+        rank_of = {label: r for r, label in enumerate(sorted(set(labels)))}
+        rank_parts.append([rank_of[label] for label in labels])
+    flat = lambda parts, dtype: np.array([x for part in parts for x in part], dtype)  # noqa: E731
+    chosen, ranks = flat(chosen_parts, bool), flat(rank_parts, np.int32)
+    notes = (batch.file, batch.ticks, batch.length, batch.pitch, batch.velocity)
+    keep = ~batch.is_drum
     if kind == "track":
-        if track >= len(labels):
-            return _no_track(len(labels), track)
-        chosen = np.array([_chosen_label(label, labels[track]) for label in labels])
-        keep &= chosen[midi.track]
-    rank_of = {label: i for i, label in enumerate(sorted(set(labels)))}
-    rank = np.array([rank_of[label] for label in labels], np.int32)[midi.track[keep]]
-    pitch, start, duration, velocity = _skyline_arrays(midi.pitch[keep], midi.start[keep], midi.duration[keep],
-                                                       midi.velocity[keep], rank)
-    if len(pitch) < max(1, min_notes):
-        return _too_few(kind, track, len(pitch), min_notes)
-    first = float(start[0])
-    header = midi.header
-    if first > 0:
-        start = start - first
-        header = header.with_notes([], tempo_changes=[(max(0.0, b - first), t) for b, t in header.tempo_changes])
-    end = float((start + duration).max())
-    too_long = _too_long(end)
-    if too_long:
-        return too_long
-    n_bars = len(header.bars(end))
-    return header, first, n_bars, (pitch, start, duration, velocity)
+        keep &= chosen[track_base[batch.file] + batch.track]
+    if not keep.all():
+        notes = tuple(column[keep] for column in notes)
+    file, track_of = notes[0], batch.track[keep] if not keep.all() else batch.track
+    rank = lambda rows: ranks[track_base[file[rows]] + track_of[rows]]  # noqa: E731
+    pitch, start, duration, velocity, offsets = _skyline_batch(*notes, rank, batch.ticks_per_beat, n_files)
+    counts = np.diff(offsets)
+    has = np.flatnonzero(counts > 0)
+    # a tune starts at its first note, as in the corpus datasets
+    first = np.zeros(n_files)
+    first[has] = start[offsets[has]]
+    start = start - np.repeat(first, counts)
+    ends = np.zeros(n_files)
+    if len(has):
+        ends[has] = np.maximum.reduceat(start + duration, offsets[has])
+    good = []
+    for i, header in enumerate(batch.headers):
+        if header is None or i in results:
+            continue
+        count = int(counts[i])
+        if count < max(1, min_notes):
+            results[i] = _too_few(kind, track, count, min_notes)
+            continue
+        too_long = _too_long(float(ends[i]))
+        if too_long:
+            results[i] = too_long
+            continue
+        good.append(i)
+    bars = _bar_counts([batch.headers[i] for i in good], ends[good])
+    for i, n_bars in zip(good, bars):
+        header, lead = batch.headers[i], float(first[i])
+        if lead > 0 and header.tempo_changes:
+            header = header.with_notes([], tempo_changes=[(max(0.0, b - lead), t) for b, t in header.tempo_changes])
+        a, b = offsets[i], offsets[i + 1]
+        results[i] = (header, lead, n_bars, (pitch[a:b], start[a:b], duration[a:b], velocity[a:b]))
+    return results
 
 
 def from_midi_folder(path: str | os.PathLike, melody: str = "skyline", *, recursive: bool = True,
@@ -677,18 +784,20 @@ def from_midi_folder(path: str | os.PathLike, melody: str = "skyline", *, recurs
     durations in quarter notes from the tune's first note (``meta["leading_silence"]`` says how
     much silence came before it).
 
-    Speed: with ``fast=True`` (the default) and symusic installed, each file is read by
-    :func:`~musegen_helpers.midi_io.load_midi_arrays` (symusic's C++ parser, then numpy), about
-    30 times faster than :func:`~musegen_helpers.midi_io.load_midi`; a file with anything that
-    path cannot reproduce exactly (see its docs) is read by load_midi instead. The dataset is the
-    same either way, note for note and skip for skip (tests/test_midi_folder.py checks it);
-    ``fast=False`` reads every file with load_midi.
+    Speed: with ``fast=True`` (the default) and symusic installed, the files are read together by
+    :func:`~musegen_helpers.midi_io.load_midi_batch` (symusic's C++ parser, then numpy) and the
+    melodies of all of them are taken in one vectorised pass — tens of times faster than
+    :func:`~musegen_helpers.midi_io.load_midi` (``python -m benchmarks midi`` measures it); a file
+    with anything that path cannot reproduce exactly (see
+    :func:`~musegen_helpers.midi_io.load_midi_arrays`) is read by load_midi instead, with a
+    second progress bar. The dataset is the same either way, note for note and skip for skip
+    (tests/test_midi_folder.py checks it); ``fast=False`` reads every file with load_midi.
 
     Lesson: 03_lstm (your own music); 01_representation (skyline)
     """
     from tqdm.auto import tqdm
 
-    from .midi_io import load_midi, load_midi_arrays
+    from .midi_io import load_midi, load_midi_batch
 
     kind, track = _parse_melody_choice(melody)
     folder = Path(path)
@@ -698,26 +807,39 @@ def from_midi_folder(path: str | os.PathLike, melody: str = "skyline", *, recurs
         raise MusicFileError(folder, "this is a file, not a folder",
                              "pass the folder that holds your MIDI files (or use load_midi for one file)")
     pattern = "**/*" if recursive else "*"
-    files = sorted((p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in (".mid", ".midi")),
-                   key=lambda p: p.relative_to(folder).as_posix())
+    found = sorted((p.relative_to(folder).as_posix(), p) for p in folder.glob(pattern)
+                   if p.is_file() and p.suffix.lower() in (".mid", ".midi"))
+    files = [p for _, p in found]
     if not files:
         raise MusicFileError(folder, "holds no .mid or .midi files",
                              "put MIDI files in it (sub-folders count when recursive=True)")
     metas, columns, skipped = [], ([], [], [], []), []
-    n_fast = 0
-    for p in tqdm(files, desc=f"reading {folder.name or folder}", unit="file", disable=not progress):
-        rel = p.relative_to(folder).as_posix()
+    name = folder.name or str(folder)
+    errors: list = [None] * len(files)
+    fast_results: dict = {}
+    if fast:  # every file at once: symusic reads them, numpy takes the melodies of all together
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            batch = load_midi_batch(tqdm(files, desc=f"reading {name}", unit="file", disable=not progress))
+            fast_results = _tunes_from_batch(batch, kind, track, min_notes)
+        errors = batch.errors
+    # the files the fast reader left to load_midi (all of them with fast=False)
+    slow = [i for i in range(len(files)) if errors[i] is None and i not in fast_results]
+    slow_bar = tqdm(slow, desc=f"reading {name}" + (" (careful reader, load_midi)" if fast else ""),
+                    unit="file", disable=not progress or not slow)
+    slow_results = {}
+    for i in slow_bar:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                arrays = load_midi_arrays(p) if fast else None
-                if arrays is None:
-                    result = _tune_from_piece(load_midi(p), kind, track, min_notes)
-                else:
-                    n_fast += 1
-                    result = _tune_from_arrays(arrays, kind, track, min_notes)
+                slow_results[i] = _tune_from_piece(load_midi(files[i]), kind, track, min_notes)
         except (MusicFileError, LimitError) as exc:
-            skipped.append((rel, str(exc).replace(f"{p}: ", "", 1)))
+            slow_results[i] = exc
+    n_fast = len(fast_results)
+    for i, (rel, p) in enumerate(found):
+        result = errors[i] if errors[i] is not None else fast_results.get(i, slow_results.get(i))
+        if isinstance(result, (MusicFileError, LimitError)):
+            skipped.append((rel, str(result).replace(f"{p}: ", "", 1)))
             continue
         if isinstance(result, str):
             skipped.append((rel, result))

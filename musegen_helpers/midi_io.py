@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -27,12 +28,12 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from .errors import MusicFileError, outside_stacklevel
+from .errors import LimitError, MusicFileError, outside_stacklevel
 from .files import PathLike, atomic_write, check_can_write, read_bytes
 from .music import PITCH_CLASS_NAMES, Note, Piece, parse_key
 
 __all__ = ["load_midi", "save_midi", "load_score", "from_music21", "to_music21", "load",
-           "load_midi_arrays", "MidiArrays", "fast_reader_available", "MAX_FILE_BYTES", "MusicFileError"]
+           "load_midi_arrays", "MidiArrays", "load_midi_batch", "MidiBatch", "fast_reader_available", "MAX_FILE_BYTES", "MusicFileError"]
 
 #: Files larger than this are refused (a MIDI file of a whole symphony is ~1 MB).
 #: Raise it with ``load_midi(path, max_bytes=...)``. mido holds each event as a Python object,
@@ -107,8 +108,16 @@ def load_midi(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int
 def _midi_bytes(path: PathLike, max_bytes: int) -> tuple[bytes, Path]:
     """The file's bytes, checked to be MIDI and with every track chunk framed as its events say
     (see :func:`_checked_chunks`); the checks load_midi and load_midi_arrays share."""
-    data = read_bytes(path, "MIDI", max_bytes)
     p = Path(path)
+    data = b""
+    try:  # the common case in one stat and one read; read_bytes says what is wrong otherwise
+        if 0 < os.stat(p).st_size <= max_bytes:
+            with open(p, "rb") as fh:
+                data = fh.read(max_bytes + 1)
+    except OSError:
+        pass
+    if not data or len(data) > max_bytes:
+        data = read_bytes(path, "MIDI", max_bytes)
     if not data.startswith(b"MThd"):
         hint = "it may be a different format (MusicXML, ABC, audio); try load_score()"
         if data[:4] in (b"RIFF", b"ID3\x03", b"fLaC", b"OggS") or data[:2] == b"\xff\xfb":
@@ -404,10 +413,12 @@ def _piece_from_midifile(mid: mido.MidiFile, p: Path, max_notes: int) -> Piece:
 
 def _finish_piece(notes: list[Note], p: Path, tpb: int, tempos: list, time_sigs: list, bad_meters: list,
                   keys: list, title: str, midi_type: int, track_names: list[str], *,
-                  has_notes: bool | None = None, stacklevel: int = 4) -> Piece:
+                  has_notes: bool | None = None, stacklevel: int | None = 4) -> Piece:
     """The Piece of a MIDI file from its notes and the meta events of all tracks, in track order:
     ``tempos`` (tick, BPM), ``time_sigs`` (tick, (beats, unit)), ``keys`` (tick, mido key name).
-    Shared by load_midi and load_midi_arrays, so both give the same tempo, meter and key maps."""
+    Shared by load_midi and load_midi_arrays, so both give the same tempo, meter and key maps.
+    ``stacklevel=None``: warnings point at the first caller outside the package (worked out only
+    when there is something to warn about)."""
     tempos = sorted(tempos, key=lambda t: t[0])
     tempo = tempos[0][1] if tempos and tempos[0][0] == 0 else 120.0
     changes = [(t / tpb, bpm) for t, bpm in tempos if t > 0]
@@ -419,6 +430,8 @@ def _finish_piece(notes: list[Note], p: Path, tpb: int, tempos: list, time_sigs:
     piece = Piece(notes, tempo=min(max(tempo, 1.0), 1000.0), time_signature=(4, 4), key=None,
                   title=title or p.stem, source=str(p), tempo_changes=changes, meta=meta,
                   time_signature_changes=[(t / tpb, ts) for t, ts in time_sigs], key_changes=key_changes)
+    if stacklevel is None and (bad_meters or not (bool(notes) if has_notes is None else has_notes)):
+        stacklevel = outside_stacklevel()
     if bad_meters:
         warnings.warn(f"{p}: ignored {len(bad_meters)} impossible time signature(s) "
                       f"({', '.join(bad_meters[:5])}); the meter there is the one before.", stacklevel=stacklevel)
@@ -507,6 +520,7 @@ def load_midi_arrays(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES,
     refuses. Call
     load_midi then: it reads the file, or raises the MusicFileError that says what is wrong.
     None also when symusic is not installed (see :func:`fast_reader_available`).
+    For many files, :func:`load_midi_batch` reads them all into one set of arrays (faster).
 
     Raises:
         MusicFileError, LimitError: what load_midi raises for a file that is missing, empty, too
@@ -515,10 +529,166 @@ def load_midi_arrays(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES,
     Source: symusic (Liao et al., ISMIR 2024 late-breaking demo; github.com/Yikai-Liao/symusic).
     Lesson: 03_lstm (a folder of your own MIDI files)
     """
-    data, p = _midi_bytes(path, max_bytes)
+    batch = load_midi_batch([path], max_bytes=max_bytes, max_notes=max_notes)
+    if batch.errors[0] is not None:
+        raise batch.errors[0]
+    return batch.arrays(0)
+
+
+@dataclass(frozen=True)
+class MidiBatch:
+    """The notes of many MIDI files in one set of flat arrays, as :func:`load_midi_batch` reads them.
+
+    Attributes (arrays of shape ``(n_notes,)``: file by file, and track by track within a file):
+        pitch: MIDI pitch 0–127 (uint8).
+        ticks, length: start and length in ticks (int32, as symusic reads them); divide by the file's ``ticks_per_beat``
+            for quarter notes, as load_midi does.
+        velocity: MIDI velocity 1–127 (uint8).
+        file: index of the file in the paths given (int32).
+        track: index of the MIDI track within its file, from 0 as mido counts (int32).
+        is_drum: True for notes on channel 10 (bool).
+        note_offsets: shape ``(n_files + 1,)``: file ``i`` owns rows ``note_offsets[i]:note_offsets[i+1]``.
+        ticks_per_beat: shape ``(n_files,)`` (int64; 0 for a file not read here).
+        headers: one per file: the Piece load_midi gives, without its notes (tempo, meter and key
+            maps, title, ``meta["track_labels"]``), or None when the file was not read here —
+            read it with load_midi, which reads it or says what is wrong.
+        errors: one per file: the MusicFileError or LimitError that load_midi raises too, or None.
+
+    Lesson: 03_lstm (a folder of your own MIDI files)
+    """
+
+    pitch: np.ndarray
+    ticks: np.ndarray
+    length: np.ndarray
+    velocity: np.ndarray
+    file: np.ndarray
+    track: np.ndarray
+    is_drum: np.ndarray
+    note_offsets: np.ndarray
+    ticks_per_beat: np.ndarray
+    headers: list
+    errors: list
+
+    def __len__(self) -> int:
+        """The number of files."""
+        return len(self.headers)
+
+    def arrays(self, i: int) -> MidiArrays | None:
+        """File ``i`` as :class:`MidiArrays` (equal to what ``load_midi`` reads), or None when it
+        was not read here (see ``headers``)."""
+        header = self.headers[i]
+        if header is None:
+            return None
+        a, b = int(self.note_offsets[i]), int(self.note_offsets[i + 1])
+        tpb = int(self.ticks_per_beat[i])
+        return MidiArrays(self.pitch[a:b], self.ticks[a:b] / tpb, self.length[a:b] / tpb, self.velocity[a:b],
+                          self.track[a:b], self.is_drum[a:b], header)
+
+
+def load_midi_batch(paths, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = 500_000) -> MidiBatch:
+    """Read many MIDI files with symusic's C++ parser into one :class:`MidiBatch` of flat arrays.
+
+    Each file is read exactly as :func:`load_midi_arrays` reads it — the same notes as
+    :func:`load_midi`, or no notes and ``headers[i] = None`` where only load_midi can read it
+    exactly (the list is in load_midi_arrays' docs) — but the checks that need the notes sorted
+    (overlapping notes of one key, notes of no length, too many notes) run once over all the files
+    together, so a folder is read at close to symusic's own speed. ``paths`` may be any iterable
+    (a tqdm progress bar over a list of paths, for instance); it is read once, in order.
+    Warnings are those load_midi_arrays gives, file by file.
+
+    A file that load_midi would refuse (missing, empty, too large, not MIDI, truncated, track
+    chunks that cannot be framed) does not stop the batch: its MusicFileError or LimitError is
+    in ``errors[i]``. Without symusic every file has ``headers[i] = None``.
+
+    Source: symusic (Liao et al., ISMIR 2024 late-breaking demo; github.com/Yikai-Liao/symusic).
+    Lesson: 03_lstm (a folder of your own MIDI files)
+    """
     symusic = _symusic()
-    if symusic is None:
-        return None
+    read: list = []  # per file: None, or (path, tpb, midi type, meta events, names, title, n notes)
+    errors: list = []
+    columns: list[list[np.ndarray]] = [[], [], [], []]  # pitch, ticks, length, velocity, per track
+    track_rows: list[tuple[int, int, int, bool]] = []  # (file, track, n notes, is_drum) per track
+    for fi, path in enumerate(paths):
+        try:
+            data, p = _midi_bytes(path, max_bytes)
+        except (MusicFileError, LimitError) as exc:
+            errors.append(exc)
+            read.append(None)
+            continue
+        errors.append(None)
+        got = _read_fast(data, p, symusic) if symusic is not None else None
+        if got is None:
+            read.append(None)
+            continue
+        info, tracks = got
+        n = 0
+        for ti, a, is_drum in tracks:
+            k = len(a["time"])
+            n += k
+            columns[0].append(a["pitch"])
+            columns[1].append(a["time"])
+            columns[2].append(a["duration"])
+            columns[3].append(a["velocity"])
+            track_rows.append((fi, ti, k, is_drum))
+        read.append(info + (n,))
+    n_files = len(read)
+    counts = np.array([r[-1] if r is not None else 0 for r in read], np.int64)
+    rows = np.array(track_rows, np.int64).reshape(-1, 4)
+    per_track = rows[:, 2]
+    pitch, ticks, length, velocity = (np.concatenate([np.zeros(0, dtype), *column], dtype=dtype, casting="unsafe")
+                                      for column, dtype in zip(columns, (np.uint8, np.int32, np.int32, np.uint8)))
+    file = np.repeat(rows[:, 0].astype(np.int32), per_track)
+    track = np.repeat(rows[:, 1].astype(np.int32), per_track)
+    is_drum = np.repeat(rows[:, 3].astype(bool), per_track)
+    # load_midi's rules that need the notes: files that break one go to load_midi
+    declined = np.zeros(n_files, bool)
+    declined |= counts > max_notes  # too many notes: load_midi says so
+    odd = (length <= 0) | (ticks < 0)  # notes of no length (or an overflow)
+    declined[file[odd]] = True
+    if len(ticks) > 1:
+        # notes must come in time order within each track (symusic sorts them; checked, not assumed)
+        track_starts = np.cumsum(per_track)
+        back = np.flatnonzero(ticks[1:] < ticks[:-1]) + 1
+        back = back[~np.isin(back, track_starts)]
+        declined[file[back]] = True
+        # overlapping notes of one key in one track: mido and symusic may pair them differently.
+        # A stable sort by (track, pitch) keeps each key's notes in time order (16-bit radix
+        # passes: a header counts at most 65 535 tracks, so the key has 23 bits); then each note
+        # is compared with the one before it on the same key of the same file.
+        key = track * 128 + pitch
+        if int(track.max()) < 512:
+            order = np.argsort(key.astype(np.uint16), kind="stable")
+        else:
+            order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+            order = order[np.argsort((key >> 16)[order].astype(np.uint16), kind="stable")]
+        t, e = ticks[order], (ticks.astype(np.int64) + length)[order]
+        near = np.flatnonzero(t[1:] < e[:-1])  # starts before the note before it ends...
+        a, b = order[near], order[near + 1]
+        clash = (key[a] == key[b]) & (file[a] == file[b])  # ...on the same key of the same file
+        declined[file[b[clash]]] = True
+    if declined.any():
+        keep = ~declined[file]
+        pitch, ticks, length, velocity = pitch[keep], ticks[keep], length[keep], velocity[keep]
+        file, track, is_drum = file[keep], track[keep], is_drum[keep]
+        counts[declined] = 0
+    headers: list = []
+    tpbs = np.zeros(n_files, np.int64)
+    for fi, info in enumerate(read):
+        if info is None or declined[fi]:
+            headers.append(None)
+            continue
+        p, tpb, midi_type, tempos, time_sigs, bad_meters, keys, title, names, n = info
+        tpbs[fi] = tpb
+        headers.append(_finish_piece([], p, tpb, tempos, time_sigs, bad_meters, keys, title, midi_type, names,
+                                     has_notes=n > 0, stacklevel=None))
+    offsets = np.zeros(n_files + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return MidiBatch(pitch, ticks, length, velocity, file, track, is_drum, offsets, tpbs, headers, errors)
+
+
+def _read_fast(data: bytes, p: Path, symusic):
+    """One file through symusic (checked bytes in): ``(facts for the header, [(track, notes as
+    symusic's numpy dict, is_drum)])``, or None where the fast path steps aside."""
     header_length = struct.unpack(">L", data[4:8])[0]
     midi_type, n_tracks, tpb = struct.unpack(">HHH", data[8:14])
     if midi_type not in (0, 1) or tpb == 0 or tpb & 0x8000:
@@ -565,10 +735,10 @@ def load_midi_arrays(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES,
                 keys.append((tick, msg.key))
         names.append(name or "")
         # close every note still sounding at End-of-Track, as load_midi does, so symusic keeps
-        # it: note-offs for every key of every channel the track may play on, twice (a second
-        # note of one key left sounding shows up as an overlap, and the file goes the slow way)
-        channels = np.flatnonzero(np.bincount(raw[body:end - 3], minlength=256)[0x90:0xA0])
-        events = [_note_closers(int(c)) for c in channels]
+        # it: note-offs for every key of every channel the track may play on (any byte 9n in the
+        # track), twice (a second note of one key left sounding shows up as an overlap, and the
+        # file goes the slow way)
+        events = [_note_closers(c) for c in range(16) if data.find(_NOTE_ON_BYTES[c], body, end - 3) >= 0]
         marker = f"musegen track {ti}".encode("ascii")
         events.append(b"\xff\x03" + bytes([len(marker)]) + marker)  # symusic names a track by its last name
         track_body = b"".join((data[body:end - 3], events[0], *(b"\x00" + e for e in events[1:]),
@@ -580,37 +750,18 @@ def load_midi_arrays(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES,
         return None
     if score.ticks_per_quarter != tpb:
         return None
-    columns: list[list[np.ndarray]] = [[], [], [], [], [], []]
+    tracks = []
     seen: set[int] = set()
     for tr in score.tracks:
         ti = int(tr.name.rsplit(" ", 1)[1])
         if ti in seen:
             return None  # one MIDI track, several channels or programs: load_midi labels them
         seen.add(ti)
-        a = tr.notes.numpy()
-        n = len(a["time"])
-        for column, values in zip(columns, (a["pitch"], a["time"], a["duration"], a["velocity"],
-                                            np.full(n, ti, np.int32), np.full(n, tr.is_drum, bool))):
-            column.append(values)
-    if not seen:
-        pitch = np.zeros(0, np.uint8)
-        start = duration = np.zeros(0, np.float64)
-        velocity, track, is_drum = np.zeros(0, np.uint8), np.zeros(0, np.int32), np.zeros(0, bool)
-    else:
-        pitch, ticks, length, velocity, track, is_drum = (np.concatenate(c) for c in columns)
-        if len(pitch) > max_notes or length.min() <= 0 or ticks.min() < 0:
-            return None  # too many notes, notes of no length (or an overflow): load_midi's rules
-        # overlapping notes of one key in one track: mido and symusic may pair them differently
-        key = track.astype(np.int64) * 128 + pitch
-        order = np.lexsort((ticks, key))
-        k, t = key[order], ticks[order].astype(np.int64)
-        if np.any((k[1:] == k[:-1]) & (t[1:] < t[:-1] + length[order][:-1])):
-            return None
-        pitch, velocity = pitch.astype(np.uint8), velocity.astype(np.uint8)
-        start, duration = ticks / tpb, length / tpb
-    header = _finish_piece([], p, tpb, tempos, time_sigs, bad_meters, keys, title, midi_type, names,
-                           has_notes=len(pitch) > 0, stacklevel=outside_stacklevel())
-    return MidiArrays(pitch, start, duration, velocity, track, is_drum, header)
+        tracks.append((ti, tr.notes.numpy(), bool(tr.is_drum)))
+    return (p, tpb, midi_type, tempos, time_sigs, bad_meters, keys, title, names), tracks
+
+
+_NOTE_ON_BYTES = [bytes([0x90 | c]) for c in range(16)]
 
 
 _CLOSERS: dict[int, bytes] = {}
@@ -630,10 +781,20 @@ def _note_closers(channel: int) -> bytes:
 _DECODED_META = {0x00, 0x20, 0x21, 0x51, 0x54, 0x58, 0x59}
 
 
-def _decoded_meta(kind: int, payload: bytes):
-    from mido.midifiles.meta import build_meta_message  # mido's own decoder: the same answer, the same errors
+_DECODED: dict[tuple[int, bytes], object] = {}
 
-    return build_meta_message(kind, list(payload))
+
+def _decoded_meta(kind: int, payload: bytes):
+    """mido's own decoding of a meta event (the same answer, the same errors), remembered: the
+    messages are only read here, and a folder of songs repeats the same few meters and keys."""
+    found = _DECODED.get((kind, payload))
+    if found is None:
+        from mido.midifiles.meta import build_meta_message
+
+        found = build_meta_message(kind, list(payload))  # raises for data mido refuses: not remembered
+        if len(_DECODED) < 10_000:
+            _DECODED[(kind, payload)] = found
+    return found
 
 
 def _scan_meta_events(data: bytes, body: int, end: int, stop_at: int) -> list | None:

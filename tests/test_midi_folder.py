@@ -291,3 +291,71 @@ def test_generated_files_fast_equals_slow(tmp_path_factory, data, melody):
     slow, fast = _slow_and_fast(folder / "song.mid")
     assert fast is None or fast == slow
     assert_same_dataset(folder, melody)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(files=st.lists(midi_files(), min_size=2, max_size=5), melody=st.sampled_from(["skyline", "track:1"]))
+def test_generated_folders_fast_equals_slow(tmp_path_factory, files, melody):
+    """Several files read together: what one file holds never leaks into the next one's melody."""
+    folder = tmp_path_factory.mktemp("genfolder")
+    for i, data in enumerate(files):
+        (folder / f"{i}.mid").write_bytes(data)
+    assert_same_dataset(folder, melody)
+
+
+# ---- the batch reader ---------------------------------------------------------------------
+def test_batch_equals_file_by_file(mixed_folder):
+    """load_midi_batch gives each file what load_midi_arrays gives it: the same arrays, the same
+    files left to load_midi, the same errors."""
+    from musegen_helpers.midi_io import load_midi_batch
+
+    paths = sorted(mixed_folder.rglob("*.mid"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = load_midi_batch(iter(paths))  # any iterable, read once
+        assert len(batch) == len(paths)
+        n_read = n_error = 0
+        for i, path in enumerate(paths):
+            try:
+                single = load_midi_arrays(path)
+            except (MusicFileError, LimitError) as exc:
+                assert str(batch.errors[i]) == str(exc) and batch.headers[i] is None
+                n_error += 1
+                continue
+            assert batch.errors[i] is None
+            got = batch.arrays(i)
+            assert (got is None) == (single is None), path.name
+            if single is not None:
+                n_read += 1
+                assert got.header == single.header
+                for name in ("pitch", "start", "duration", "velocity", "track", "is_drum"):
+                    a, b = getattr(got, name), getattr(single, name)
+                    assert a.dtype == b.dtype and np.array_equal(a, b), (path.name, name)
+    assert n_read >= 20 and n_error >= 3
+    assert batch.note_offsets[-1] == len(batch.pitch) == len(batch.file)
+    assert np.all(np.diff(batch.file) >= 0)  # file by file
+
+
+def test_long_held_note_over_many_onsets_and_ties_across_files(tmp_path):
+    """A tune note held over 40 lower onsets (the one-by-one search), a later higher note, and the
+    same note at one onset in two tracks, in two files read together: skyline of each Piece."""
+    held = smf(1, b"", track_name("tune") + note(80, 41 * TPB) + note(82, TPB),
+               track_name("acc") + b"".join(note(60 + i % 5, TPB // 2, delta=TPB // 2) for i in range(40))
+               + note(82, TPB, velocity=20))
+    tie = smf(1, b"", track_name("b") + note(72, TPB, velocity=90) + note(70),
+              track_name("a") + note(72, 2 * TPB, velocity=30) + note(65))
+    (tmp_path / "a_held.mid").write_bytes(held)
+    (tmp_path / "b_tie.mid").write_bytes(tie)
+    ds = from_midi_folder(tmp_path, progress=False, verbose=False)
+    assert ds.report["read_fast"] == 2
+    for piece, name in zip(ds, ("a_held.mid", "b_tie.mid")):
+        expected = skyline(load_midi(tmp_path / name))
+        assert [(n.pitch, n.start, n.duration, n.velocity) for n in piece.notes] == \
+            [(n.pitch, n.start, n.duration, n.velocity) for n in expected.notes]
+    # 80 holds over the 40 lower notes until the accompaniment's 82 (higher) cuts it at 40
+    assert [(n.pitch, n.start, n.duration) for n in ds[0].notes] == [(80, 0.0, 40.0), (82, 40.0, 1.0), (82, 41.0, 1.0)]
+    # the tie at 0: track 'a' comes first in a Piece's order (by part name), so its 72 is kept and
+    # holds over b's lower 70
+    assert [(n.pitch, n.start, n.duration, n.velocity) for n in ds[1].notes] == [(72, 0.0, 2.0, 30), (65, 2.0, 1.0, 64)]
+    assert_same_dataset(tmp_path)

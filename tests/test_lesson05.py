@@ -239,8 +239,10 @@ def test_copy_quiz_right_tune_as_a_piece_passes():
 
 @needs_data
 def test_copy_quiz_wrong_letter_is_told_its_longest_run():
-    passed, message = verdict(q3, "B")
-    assert passed is False and "tune B shares at most" in message and "several bars" in message
+    runs = {label: lesson05._longest_run(label) for label in "ABCDE"}
+    middling = next(label for label in "ABCE" if runs[label] > min(runs.values()))
+    passed, message = verdict(q3, middling)
+    assert passed is False and f"tune {middling} shares at most" in message and "several bars" in message
 
 
 @needs_data
@@ -248,3 +250,171 @@ def test_copy_quiz_answer_that_is_not_a_letter_is_the_wrong_kind():
     passed, message = verdict(q3, "F")
     assert passed is False and "'A', 'B', 'C', 'D' or 'E'" in message
     assert q3.answer_or_reference(3) == "D"                      # wrong kind: later cells use the reference
+
+
+# ---- every exercise: the likely mistakes, each named ------------------------------------------
+@pytest.mark.parametrize("answer, words", [
+    (2 * math.comb(20, 6) / 2 ** 20, "the tail sum is missing"),     # one term of the binomial, doubled
+    (math.comb(20, 14) / 2 ** 20, "the tail sum is missing"),        # one term
+    (2 * sum(math.comb(20, i) for i in range(15)) / 2 ** 20, "cannot be above 1"),   # k = 14
+    (2 * sum(math.comb(20, i) for i in range(7)), "forgot to divide by 2^20"),
+    (2 * sum(math.comb(20, i) for i in range(7)) / 400, "n² = 400"),
+    (11.53, "percentage"),
+    (sum(math.comb(20, i) for i in range(15)) / 2 ** 20, "wrong tail"),
+    (2 * sum(math.comb(24, i) for i in range(7)) / 2 ** 24, "leaves ties out"),
+    (-0.1153, "negative"),
+    (0.3, "Check each step"),
+])
+def test_sign_test_slips_are_named(answer, words):
+    passed, message = verdict(q4, answer)
+    assert passed is False and words in message, message
+    if "above 1" in words:
+        assert "k = min(wins, losses) = 6" in message
+
+
+def test_sign_test_one_term_is_not_called_the_normal_approximation():
+    passed, message = verdict(q4, 0.0739)           # 2 * C(20, 6) / 2**20, rounded: 0.0003 from the z-test
+    assert passed is False and "tail sum is missing" in message and "normal approximation" not in message
+    passed, message = verdict(q4, 0.0736)           # the z-test itself
+    assert passed is False and "normal approximation" in message
+
+
+def test_entropy_with_shares_that_do_not_sum_to_one_is_told_so():
+    def over_twelve(piece):
+        counts = np.bincount([n.pitch % 12 for n in piece.notes], minlength=12)
+        p = counts[counts > 0] / 12
+        return float(-(p * np.log2(p)).sum())
+
+    passed, message = verdict(q1, over_twelve)
+    assert passed is False and "do not add up to 1" in message and "counts.sum()" in message
+
+    def raw(piece):
+        counts = np.bincount([n.pitch % 12 for n in piece.notes], minlength=12)
+        p = counts[counts > 0].astype(float)
+        return float(-(p * np.log2(p)).sum())
+
+    passed, message = verdict(q1, raw)
+    assert passed is False and "counts themselves" in message
+
+
+@needs_data
+def test_overlap_quiz_highest_overlap_is_told_oa_means_alike():
+    highest = max(lesson05.overlap_quiz(), key=lambda r: r["overlap"])["feature"]
+    passed, message = verdict(q2, highest)
+    assert passed is False and "*highest*" in message and "*smallest*" in message
+
+
+@needs_data
+def test_overlap_quiz_other_answers():
+    assert verdict(q2, "interval")[0] is True                      # read as mean_interval, the only match
+    passed, message = verdict(q2, 0.41)
+    assert passed is False and "number" in message and "name" in message
+    row = min(lesson05.overlap_quiz(), key=lambda r: r["overlap"])
+    passed, message = verdict(q2, dict(row))
+    assert passed is False and "row['feature']" in message
+
+
+@needs_data
+def test_copy_quiz_shortest_run_is_told_max_not_min():
+    runs = {label: lesson05._longest_run(label) for label in "ABCDE"}
+    shortest = min(runs, key=runs.get)
+    passed, message = verdict(q3, shortest)
+    assert passed is False and "*fewest*" in message and "max, not min" in message
+
+
+@needs_data
+def test_copy_quiz_table_pair_or_length_is_the_wrong_kind():
+    runs = {label: lesson05._longest_run(label) for label in "ABCDE"}
+    passed, message = verdict(q3, runs)
+    assert passed is False and "max(runs, key=runs.get)" in message
+    passed, message = verdict(q3, ("D", runs["D"]))
+    assert passed is False and "letter alone" in message
+    passed, message = verdict(q3, runs["D"])
+    assert passed is False and "run length" in message
+    assert q3.answer_or_reference(runs) == "D"                    # later cells go on with the reference
+
+
+# ---- later cells never show the reference before the learner answers -------------------------
+def test_sign_test_comparison_shows_the_value_only_once_the_answer_is_right():
+    for not_yet in (____, 0.0739, "0.115"):
+        text = lesson05.sign_test_comparison(not_yet)
+        assert "0.115" not in text and "0.1153" not in text, text
+    assert "0.1153" in lesson05.sign_test_comparison(0.1153)
+
+
+@needs_data
+def test_copied_tune_is_not_named_before_an_answer():
+    assert lesson05.copied_tune_or_none(____) is None
+    assert lesson05.copied_tune_or_none("F") is None               # the wrong kind: still no answer
+    assert lesson05.copied_tune_or_none(" tune b") == "B"         # a wrong letter is shown, it is theirs
+    assert lesson05.copied_tune_or_none(lesson05.copy_quiz()["D"]) == "D"
+
+
+def test_notebook_cells_after_the_checks_do_not_print_the_references():
+    import nbformat
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("solutions", "notebooks"):
+        nb = nbformat.read(root / folder / "05_evaluation.ipynb", 4)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        for check, helper in [("q3.check(", "copied_tune_or_none(copied_tune)"),
+                              ("q4.check(", "sign_test_comparison(p_value)")]:
+            after = code[next(i for i, s in enumerate(code) if check in s) + 1:]
+            assert any(helper in s for s in after), helper
+            for source in after:
+                assert "q3.answer_or_reference" not in source and "q4.answer_or_reference" not in source
+                assert "sign_test(14, 6)" not in source and "sign_test(14,6)" not in source
+
+
+# ---- verdicts --------------------------------------------------------------------------------
+def test_repetition_verdict_follows_the_numbers():
+    assert "not stuck in a loop" in lesson05.repetition_verdict(0.0, 0.75, bars=8)
+    assert "is stuck in a loop" in lesson05.repetition_verdict(0.6, 0.75, bars=8)
+
+
+def test_scoreboard_verdict_follows_the_numbers():
+    rows = [{"system": "real melodies (held out)", "mean_overlap": 1.0, "copy_rate": 0.2},
+            {"system": "memoriser (order 17)", "mean_overlap": 0.81, "copy_rate": 0.66},
+            {"system": "Kneser-Ney 8-gram", "mean_overlap": 0.64, "copy_rate": 0.02},
+            {"system": "LSTM T=0.8", "mean_overlap": 0.89, "copy_rate": 0.27},
+            {"system": "LSTM T=1.2", "mean_overlap": 0.80, "copy_rate": 0.0},
+            {"system": "GAN", "mean_overlap": 0.83}, {"system": "rule-based chorales", "mean_overlap": 0.40}]
+    text = lesson05.scoreboard_verdict(M.Scoreboard(rows, {}, [], title=""))
+    assert "ranks 2 of 4" in text and "3.3 times as high" in text
+    assert "temperature 0.8 → 1.2: mean overlap 0.89 → 0.80, copy rate 0.27 → 0.00" in text
+    assert "GAN is closer" in text
+    rows[1]["copy_rate"] = 0.25
+    assert "not far above real tunes" in lesson05.scoreboard_verdict(M.Scoreboard(rows, {}, [], title=""))
+
+
+# ---- sentences of the lesson that are tested to hold ---------------------------------------
+@needs_data
+def test_the_pitch_facts_of_the_lesson_hold_for_held_out_tunes():
+    from musegen_helpers.datasets import load_melodies
+
+    tunes = [lesson05.through_tokens(t) for t in load_melodies().split("test").tokens()]
+    ranges = np.array([M.pitch_range(t) for t in tunes])
+    assert np.mean(ranges <= 19) >= 0.9                    # "9 in 10 held-out tunes span at most 19 semitones"
+    assert np.median([M.n_pitch_classes_used(t) for t in tunes]) == 7     # "a tonal tune uses about 7"
+    entropy = np.array([M.pitch_class_entropy(t) for t in tunes])
+    assert np.mean(entropy < 3) > 0.95                     # "tonal music sits below 3"
+    mean_steps = np.array([M.mean_interval(t) for t in tunes])
+    assert np.nanmean((mean_steps >= 1.5) & (mean_steps <= 3)) > 0.75    # "most ... between 1.5 and 3"
+    small = [np.mean(np.abs(np.diff([n.pitch for n in t.notes])) <= 2) for t in tunes if len(t.notes) > 1]
+    assert np.median(small) > 0.5                          # "mostly repeated notes and steps of 1–2 semitones"
+
+
+def test_rule_based_chorales_hold_every_chord_for_a_whole_bar():
+    from musegen_helpers.rules import compose
+
+    for key, progression in [("C major", "classical"), ("A minor", "minor"), ("G major", "pop")]:
+        piece = compose(key, progression, bars=4, harmonize="chorale", seed=1)
+        assert {n.duration for n in piece.notes} == {4.0}           # "every note is a whole note"
+
+
+def test_bach_breaks_a_textbook_rule_in_the_lessons_excerpt():
+    from musegen_helpers.datasets import load_chorales
+
+    excerpt = load_chorales().split("test")[0].slice(0, 16)
+    assert M.voice_leading_violations(excerpt)             # "Bach breaks 'rules' now and then"

@@ -156,6 +156,17 @@ def test_repetition_rate_counts_bars_that_repeat_an_earlier_bar():
     assert M.repetition_rate(melody(bar_a + bar_a, [1, 1, 1, 1, 0.5, 0.5, 1, 2])) == 0.0
 
 
+def test_repetition_rate_of_a_loop_approaches_1_even_when_the_loop_is_not_a_bar_long():
+    # "an LSTM stuck in a loop approaches 1": a 3-beat loop in 4/4 lines up with the bar lines again
+    # every 3 bars, so from bar 4 on every bar repeats an earlier one
+    loop = [60, 64, 67]
+    for bars in (6, 12, 24):
+        rate = M.repetition_rate(melody(loop * (4 * bars // 3), 1.0))
+        assert rate == pytest.approx((bars - 3) / bars)
+    # a tune whose bars are all different (the greedy LSTM's first 8 bars in lesson 05 are like this) scores 0
+    assert M.repetition_rate(melody(list(range(60, 92)), 1.0)) == 0.0
+
+
 # ---- harmony ---------------------------------------------------------------------------
 def test_consonance_of_triads_fourths_and_clusters():
     assert M.consonance_ratio(chord_piece((60, 64, 67))) == 1.0

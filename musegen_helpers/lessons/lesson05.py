@@ -6,6 +6,10 @@ melody dataset (:func:`mystery_sets`, :func:`copy_quiz`): the notebook shows the
 checks know the right answer without seeing the notebook. Both are the same in fast and normal
 mode.
 
+The later cells' helpers: :func:`copied_tune_or_none` and :func:`sign_test_comparison` use the
+learner's answers without showing the reference before they have one; :func:`repetition_verdict`
+and :func:`scoreboard_verdict` phrase what the run shows from its own numbers.
+
 Lesson: 05_evaluation
 """
 
@@ -21,11 +25,12 @@ import numpy as np
 
 from .. import metrics as M
 from ..checks import all_of, check_function, check_number
-from ..exercises import ____, CheckFailed, Exercise
+from ..exercises import ____, CheckFailed, Exercise, with_expected
 from ..music import Note, Piece, melody
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "through_tokens", "mystery_sets", "overlap_quiz", "copy_quiz",
-           "SIGN_TEST_ANSWERS"]
+           "SIGN_TEST_ANSWERS", "copied_tune_or_none", "sign_test_comparison", "repetition_verdict",
+           "scoreboard_verdict"]
 
 #: Every tune of the exercises is cut to this many 16th-note steps (16 bars of 4/4).
 MAX_STEPS = 256
@@ -84,6 +89,10 @@ def _entropy_check(description: str, piece: Piece):
     by_pitch = _entropy(Counter(pitches).values())
     by_duration = _entropy(M.pitch_class_histogram(piece, normalize=False, weight="duration"))
     used = len({p % 12 for p in pitches})
+    pc_counts = np.bincount([p % 12 for p in pitches], minlength=12).astype(float)
+    nonzero = pc_counts[pc_counts > 0]
+    over_twelve = float(-(nonzero / 12 * np.log2(nonzero / 12)).sum())    # p = count / 12
+    raw_counts = float(-(nonzero * np.log2(nonzero)).sum())                # p = count
 
     def compare(yours, _expected):
         if isinstance(yours, (list, tuple, np.ndarray)) and np.ndim(yours) > 0:
@@ -117,6 +126,13 @@ def _entropy_check(description: str, piece: Piece):
         if not close(by_duration, expected) and close(x, by_duration):
             raise CheckFailed(f"it returned {x:.4f}: you weighted each note by its duration. This metric counts "
                               f"notes, as MusPy does — each note counts once, long or short (expected {expected:.4f}).")
+        if len(pitches) != 12 and not close(over_twelve, expected) and close(x, over_twelve):
+            raise CheckFailed(f"it returned {x:.4f}: your shares p do not add up to 1 — you divided the counts by 12 "
+                              f"(the number of pitch classes). Divide by the number of notes ({len(pitches)} here, "
+                              f"counts.sum()), so that p is each pitch class's share (expected {expected:.4f}).")
+        if len(pitches) > 1 and not close(raw_counts, expected) and close(x, raw_counts):
+            raise CheckFailed(f"it returned {x:.4f}: you used the counts themselves as p. Turn them into shares "
+                              f"first — p = counts / counts.sum() — so that they add up to 1 (expected {expected:.4f}).")
         if used > 1 and not close(math.log2(used), expected) and close(x, math.log2(used)):
             raise CheckFailed(f"it returned log2({used}) = {x:.4f}, as if the {used} pitch classes that occur were "
                               f"all equally frequent. Weigh each by its share of the notes (expected {expected:.4f}).")
@@ -200,20 +216,34 @@ def _feature_key(text: str) -> str:
 
 
 def _check_feature(answer):
+    table = overlap_quiz()
+    rows = {r["feature"]: r for r in table}
+    if isinstance(answer, dict) and answer.get("feature") in rows:
+        raise CheckFailed(f"that is a whole row of the comparison table; answer with its feature's name, the text "
+                          f"{answer['feature']!r} (row['feature']).", wrong_type=True)
+    if _number(answer):
+        raise CheckFailed(f"{answer!r} is a number — an overlapped area? Answer with the *name* of the feature whose "
+                          "panel shows it, as text, e.g. 'pitch_range'.", wrong_type=True)
     if not isinstance(answer, str):
         raise CheckFailed(f"answer with the feature's name as text, e.g. 'pitch_range' (got {type(answer).__name__}).",
                           wrong_type=True)
-    table = overlap_quiz()
-    rows = {r["feature"]: r for r in table}
     name = _feature_key(answer)
+    reading = ""
     if name not in rows:
-        raise CheckFailed(f"{answer!r} is not one of the features in the plot; choose one of: "
-                          f"{', '.join(rows)}.", wrong_type=True)
+        partial = [f for f in rows if name and name in f]
+        if len(partial) != 1:
+            raise CheckFailed(f"{answer!r} is not one of the features in the plot; choose one of: "
+                              f"{', '.join(rows)}.", wrong_type=True)
+        name, reading = partial[0], f"(reading {answer!r} as {partial[0]!r}) "
     ranked = sorted(rows, key=lambda f: rows[f]["overlap"])
     best = ranked[0]
     if name == best:
         return
-    mine, top = rows[name], rows[best]
+    mine = rows[name]
+    if name == ranked[-1]:
+        raise CheckFailed(f"{reading}{name} has the *highest* overlapped area of all ({mine['overlap']:.2f}): on it the "
+                          "mystery tunes are the most like real ones. OA measures how much the green curve overlaps "
+                          "the blue one — 1 = alike; the feature that gives the generator away has the *smallest* OA.")
     message = (f"on {name} the overlapped area is {mine['overlap']:.2f}: the green inter-set curve (mystery vs "
                f"real) covers {mine['overlap']:.0%} of the blue intra-set curve (real vs real), so on this feature "
                "the mystery tunes sit among the real ones almost as the real ones sit among themselves.")
@@ -233,7 +263,7 @@ def _check_feature(answer):
                         "themselves — which is what the overlapped area measures.")
         if mine["overlap"] > 0.8:
             message += " The feature that differs most is where the two curves part the most (lowest OA)."
-    raise CheckFailed(message)
+    raise CheckFailed(reading + message)
 
 
 q2 = Exercise(
@@ -328,6 +358,16 @@ def _check_copier(answer):
         matches = [label for label, tune in tunes.items() if tune.notes == answer.notes]
         if len(matches) == 1:
             answer = matches[0]
+    if isinstance(answer, dict) and set(map(str, answer)) == set(_LABELS):
+        raise CheckFailed("that is the whole table, one entry per tune; answer with one letter — the tune whose "
+                          "shared run is the longest: `max(runs, key=runs.get)`.", wrong_type=True)
+    if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], str) and \
+            answer[0].strip().upper() in _LABELS:
+        raise CheckFailed(f"that is a pair {answer!r} — (letter, run length)? Answer with the letter alone: "
+                          "`max(runs, key=runs.get)` gives it.", wrong_type=True)
+    if _number(answer):
+        raise CheckFailed(f"{answer!r} is a number — a run length in steps? Answer with the letter of the tune that "
+                          "has the longest run, e.g. 'B'.", wrong_type=True)
     if not isinstance(answer, str):
         raise CheckFailed(f"answer with the tune's letter, e.g. 'B' (got {type(answer).__name__}).", wrong_type=True)
     label = answer.strip().upper().removeprefix("TUNE").strip().strip("'\"")
@@ -336,6 +376,10 @@ def _check_copier(answer):
     if label == _COPIER:
         return
     steps = _longest_run(label)
+    if steps == min(_longest_run(other) for other in _LABELS):
+        raise CheckFailed(f"tune {label} shares the *fewest* steps with the training tunes: its longest shared run, "
+                          f"{steps} steps ({steps / 4:g} quarter notes), is as short as any of the five. A copy is the "
+                          "tune with the *longest* shared run — max, not min.")
     raise CheckFailed(f"tune {label} shares at most {steps} steps ({steps / 4:g} quarter notes) with any training tune — "
                       "a scale run or a cadence formula, the kind of passage real tunes share too. A copy shows as a "
                       "run of several bars (a 4/4 bar is 16 steps). Compare all five tunes' longest runs.")
@@ -379,18 +423,26 @@ def _sign_test_mistakes() -> tuple[float, dict]:
             "not know which system would win, so a split as uneven the other way (6 or fewer for the LSTM) counts "
             "too: double it — the two-sided p-value.",
         binom.pmf(wins, n, 0.5):
-            f"that is the chance of exactly {wins} of {n}. A p-value adds up every outcome at least as extreme: "
-            f"{wins}, {wins + 1}, …, {n} for the LSTM — and, two-sided, 0 … {losses} as well.",
+            f"that is one term, the chance of exactly {wins} of {n}: the tail sum is missing. A p-value adds up "
+            f"every outcome at least as extreme — {wins}, {wins + 1}, …, {n} for the LSTM (the same as 0, …, {losses}) "
+            "— and, two-sided, doubles that tail.",
+        2 * binom.pmf(losses, n, 0.5):
+            f"that is 2 · C({n}, {losses}) / 2^{n}: one term of the binomial, doubled — the tail sum is missing. "
+            f"Add up every split at least as uneven: P(X = 0) + P(X = 1) + … + P(X = {losses}), i.e. "
+            f"sum(math.comb({n}, i) for i in range({losses} + 1)) / 2 ** {n}, then double it.",
         2 * binom.sf(wins, n, 0.5):
             f"you left out the observed split itself: 'at least as extreme' includes {wins} of {n} (sum from "
-            f"{wins}, not {wins + 1}).",
+            f"{wins}, not {wins + 1}; or up to {losses} with range({losses} + 1), not range({losses})).",
         binomtest(wins, n + ties, 0.5).pvalue:
+            f"you kept the {ties} 'no preference' answers in n (n = {n + ties}). The sign test leaves ties out: "
+            f"n = {n} listeners who chose.",
+        2 * binom.cdf(losses, n + ties, 0.5):
             f"you kept the {ties} 'no preference' answers in n (n = {n + ties}). The sign test leaves ties out: "
             f"n = {n} listeners who chose.",
         binomtest(wins + ties // 2, n + ties, 0.5).pvalue:
             f"you split the {ties} ties between the systems. The sign test leaves them out instead: n = {n}.",
         2 * norm.sf(z):
-            "that is the normal approximation (z-test). With 20 answers use the exact binomial sum; the "
+            f"that is the normal approximation (z-test). With {n} answers use the exact binomial tail sum; the "
             "approximation is off by a third here.",
         2 * norm.sf(z - 0.5 / math.sqrt(n / 4)):
             "that is the normal approximation with a continuity correction — close, but asked for is the exact "
@@ -398,6 +450,9 @@ def _sign_test_mistakes() -> tuple[float, dict]:
         1 - expected:
             "that is the chance of a split *less* extreme than the one observed: the p-value is the chance of "
             "one at least as extreme.",
+        binom.cdf(wins, n, 0.5):
+            f"that is P(X ≤ {wins}): you summed the wrong tail, from 0 up to {wins} — nearly every outcome. Sum "
+            f"the tail at least as uneven as {wins}–{losses}: 0 … {losses} (k = the smaller count), then double it.",
         wins / n: "that is the LSTM's win rate (wins / decided answers), not a p-value.",
         wins / (n + ties): "that is a share of answers, not a p-value.",
     }
@@ -405,10 +460,63 @@ def _sign_test_mistakes() -> tuple[float, dict]:
 
 
 _SIGN_EXPECTED, _SIGN_MISTAKES = _sign_test_mistakes()
+_SIGN_TOLERANCE = 5e-4
+_sign_test_number = check_number(_SIGN_EXPECTED, tol=_SIGN_TOLERANCE, unit="", what="the two-sided p-value")
+
+
+def _impossible_p_value(x: float) -> str:
+    """Why a p-value above 1 or below 0 came out, from its size."""
+    from scipy.stats import binom
+
+    wins, losses, ties = SIGN_TEST_ANSWERS.values()
+    n = wins + losses
+    head = f"you gave {x:.6g}, but a p-value is a probability: it cannot be {'above 1' if x > 1 else 'negative'}"
+    if x < 0:
+        return head + ". Check the signs in your formula: every term C(n, i) / 2^n is positive."
+    if abs(x / 100 - _SIGN_EXPECTED) <= _SIGN_TOLERANCE:
+        return head + f". {x:.4g} looks like a percentage: give the p-value as a fraction ({x:.4g} % = {x / 100:.4g})."
+    for k in (wins, wins - 1):
+        if abs(x - 2 * binom.cdf(k, n, 0.5)) <= _SIGN_TOLERANCE:
+            return (head + f". You summed from 0 to {k}, nearly the whole distribution (k = {wins} is the larger "
+                    f"count), then doubled it. Use k = min(wins, losses) = {losses}: the tail as uneven as the "
+                    "observed split.")
+    if abs(x / 2 ** n - _SIGN_EXPECTED) <= _SIGN_TOLERANCE or x >= 1000:
+        return (head + f". It is about the size of a count of outcomes: you forgot to divide by 2^{n} (2 ** {n} = "
+                f"{2 ** n:,} equally likely sequences of answers).")
+    if abs(x * n ** 2 / 2 ** n - _SIGN_EXPECTED) <= _SIGN_TOLERANCE:
+        return head + f". You divided by n² = {n ** 2}; divide by 2^{n} (2 ** {n}), the number of equally likely outcomes."
+    return (head + ". Likely: the wrong tail (k must be the smaller count, "
+            f"{losses}), a missing division by 2 ** {n}, or a tail more than half the distribution that was doubled.")
+
+
+def _check_sign_test(answer):
+    x = answer
+    if isinstance(x, np.ndarray) and x.size == 1:
+        x = x.reshape(()).item()
+    if isinstance(x, np.generic):
+        x = x.item()
+    if not _number(x) or not math.isfinite(float(x)):
+        return _sign_test_number(answer)          # the wrong kind of answer, nan, inf: the usual messages
+    x = float(x)
+    if abs(x - _SIGN_EXPECTED) <= _SIGN_TOLERANCE:
+        return
+    near = [(abs(x - value), text) for value, text in _SIGN_MISTAKES.items() if abs(x - value) <= _SIGN_TOLERANCE]
+    if near:  # two slips can land close together (one term doubled, the z-test): name the nearer one
+        raise CheckFailed(f"you gave {x:.6g}: {min(near)[1]}")
+    if not 0.0 <= x <= 1.0:
+        raise CheckFailed(_impossible_p_value(x))
+    try:
+        return _sign_test_number(answer)
+    except CheckFailed as failure:
+        wins, losses, ties = SIGN_TEST_ANSWERS.values()
+        raise CheckFailed(f"{failure.message} Check each step: n = {wins + losses} (the {ties} ties left out), k = "
+                          f"{losses} (the smaller count), the tail P(X = 0) + … + P(X = k) with P(X = i) = "
+                          "C(n, i) / 2^n, doubled for the two sides.") from None
+
 
 q4 = Exercise(
     "a sign test by hand",
-    check=check_number(_SIGN_EXPECTED, tol=5e-4, unit="", what="the two-sided p-value", mistakes=_SIGN_MISTAKES),
+    check=with_expected(_check_sign_test, "a number (a probability between 0 and 1)"),
     hints=["Leave out the 4 'no preference' answers: n = 20 listeners chose, 14 of them the LSTM. If both systems "
            "were equally good, each choice would be a fair coin toss.",
            "The chance of k or fewer heads in n tosses is sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n. "
@@ -420,3 +528,87 @@ q4 = Exercise(
                 "systems. Suggestive, not convincing — collect more answers before you claim a winner.",
     reference=round(_SIGN_EXPECTED, 4),
 )
+
+
+# ---------------------------------------------------------------------------------------
+# Later cells: the learner's answers (or the reference, unnamed), and verdicts phrased from numbers
+# ---------------------------------------------------------------------------------------
+def _label(answer) -> str | None:
+    """The letter a (right-kind) answer to q3 names."""
+    if isinstance(answer, Piece):
+        matches = [label for label, tune in copy_quiz().items() if tune.notes == answer.notes]
+        return matches[0] if len(matches) == 1 else None
+    if isinstance(answer, str):
+        label = answer.strip().upper().removeprefix("TUNE").strip().strip("'\"")
+        return label if label in _LABELS else None
+    return None
+
+
+def copied_tune_or_none(copied_tune) -> str | None:
+    """The letter the learner answered to exercise 3 (a wrong one too: looking at it is part of the
+    lesson), or None before they have an answer — so the next cell can wait for one instead of
+    showing (and so giving away) the reference tune."""
+    if q3.answer_or_reference(copied_tune) is not copied_tune:
+        return None
+    return _label(copied_tune)
+
+
+def sign_test_comparison(p_value) -> str:
+    """One line comparing the learner's exercise-4 p-value with :func:`listening.sign_test`: the
+    library's value is shown only once theirs is right, so it never gives the answer away."""
+    from ..listening import sign_test
+
+    wins, losses, _ = SIGN_TEST_ANSWERS.values()
+    passed, _ = q4.evaluate(p_value)
+    if passed:
+        return (f"sign_test({wins}, {losses}) = {sign_test(wins, losses):.4f}: the same as your "
+                f"{float(np.asarray(p_value)):.4f}, in one call.")
+    if passed is None:
+        return (f"sign_test({wins}, {losses}) does exercise 4 in one call: answer the exercise first, then run "
+                "this cell again to compare.")
+    return (f"sign_test({wins}, {losses}) does not agree with your p-value yet — the check above says why. Fix it, "
+            "then run this cell again to compare.")
+
+
+def repetition_verdict(greedy_rate: float, looped_rate: float, bars: int) -> str:
+    """Is the greedy tune stuck in a loop? Its :func:`metrics.repetition_rate` against that of a
+    tune that *is* stuck in a loop (a passage played over and over)."""
+    base = (f"The greedy tune repeats {greedy_rate:.0%} of its bars; a tune stuck in a loop (its first two bars "
+            f"played {bars // 2} times) repeats {looped_rate:.0%}.")
+    if greedy_rate >= 0.5:
+        return base + " The greedy tune is stuck in a loop."
+    return (base + f" So within these {bars} bars the greedy LSTM is not stuck in a loop — it fails another way: "
+            "every seed gives the same tune.")
+
+
+def scoreboard_verdict(board, *, real: str = "real melodies (held out)", memoriser: str = "memoriser (order 17)",
+                       lstm_prefix: str = "LSTM T=", chorales: tuple[str, str] = ("GAN", "rule-based chorales")) -> str:
+    """What lesson 05's scoreboard says, phrased from its numbers: where the memoriser ranks on
+    resemblance and how its copy rate compares with real held-out tunes', how the LSTM's
+    resemblance and copying move with the temperature, and which chorale system is closer to real
+    chorale bars. ``board``: a :class:`metrics.Scoreboard` whose reference rows are named."""
+    rows = {row["system"]: row for row in board}
+    lines = []
+    melody = [name for name, row in rows.items() if "copy_rate" in row and name != real]
+    if memoriser in rows and real in rows:
+        ranked = sorted(melody, key=lambda name: -rows[name]["mean_overlap"])
+        mem, ref = rows[memoriser], rows[real]
+        ratio = mem["copy_rate"] / ref["copy_rate"] if ref["copy_rate"] else math.inf
+        copying = (f" — {ratio:.1f} times as high: resemblance bought by recitation" if ratio > 1.5 else
+                   " — not far above real tunes here")
+        lines.append(f"The memoriser ranks {ranked.index(memoriser) + 1} of {len(ranked)} melody systems on "
+                     f"resemblance (mean overlap {mem['mean_overlap']:.2f}); its copy rate is {mem['copy_rate']:.2f}, "
+                     f"against {ref['copy_rate']:.2f} for real held-out tunes{copying}.")
+    lstm = sorted((name for name in melody if name.startswith(lstm_prefix)),
+                  key=lambda name: float(name[len(lstm_prefix):]))
+    if len(lstm) > 1:
+        temps = " → ".join(name[len(lstm_prefix):] for name in lstm)
+        overlap = " → ".join(f"{rows[name]['mean_overlap']:.2f}" for name in lstm)
+        copies = " → ".join(f"{rows[name]['copy_rate']:.2f}" for name in lstm)
+        lines.append(f"LSTM, temperature {temps}: mean overlap {overlap}, copy rate {copies}.")
+    if all(name in rows for name in chorales):
+        a, b = (rows[name]["mean_overlap"] for name in chorales)
+        closer = chorales[0] if a > b else chorales[1]
+        lines.append(f"Chorales: {chorales[0]} {a:.2f} against {chorales[1]} {b:.2f} mean overlap — {closer} is "
+                     "closer to real chorale bars on these features.")
+    return "\n".join(lines)

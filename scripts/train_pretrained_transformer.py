@@ -46,6 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--patience", type=int, default=3)
     p.add_argument("--minutes", type=float, default=24.0, help="stop after the epoch that passes this budget")
+    p.add_argument("--stop-file", type=Path, default=None,
+                   help="stop after the epoch during which this file appears (best weights kept)")
     p.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--limit", type=int, default=None, help="use only this many tunes (a quick try)")
@@ -95,7 +97,7 @@ def main(argv=None) -> dict:
             print(f"  epoch {epoch + 1}: {elapsed / 60:.1f} min, train {logs['loss'] / math.log(2):.4f}, "
                   f"valid {logs['val_loss'] / math.log(2):.4f} bits/token, "
                   f"lr {float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)):.2g}", flush=True)
-            if elapsed > budget_s:
+            if elapsed > budget_s or (args.stop_file is not None and args.stop_file.exists()):
                 self.model.stop_training = True
 
     callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5),

@@ -104,6 +104,36 @@ MISUSE = {
             slider.value = k
             assert picture.value[:4] == b"\\x89PNG" and "<audio" in player.value and message.outputs == ()
     ''',
+    "06_transformer": '''
+        c = transformer_widget.controls
+        for bad in (0.0, 1.5):
+            c["top_p"].value = bad
+            expect(transformer_widget, "top_p is a probability mass")
+        c["top_p"].value = 0.9
+        expect_fine(transformer_widget)
+        for bad in (-1, 2 ** 40):
+            c["seed"].value = bad
+            expect(transformer_widget, "seed must be a whole number")
+        c["seed"].value = 2
+        expect_fine(transformer_widget)
+        c["file"].value = "no/such/tune.mid"          # a path that does not exist: the file is named
+        expect(transformer_widget, "no/such/tune.mid")
+        import pathlib, tempfile
+        not_music = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+        not_music.write_text("shopping list: milk, eggs")
+        c["file"].value = str(not_music)
+        expect(transformer_widget, "notes.txt")
+        from musegen_helpers.examples import write_example_files
+        own = write_example_files(pathlib.Path(tempfile.mkdtemp()))     # a learner's own files, as in lesson 01
+        for kind in ("tunebook", "played", "musicxml"):
+            c["file"].value = str(own[kind])
+            expect_fine(transformer_widget)
+            assert transformer_widget.piece.title.startswith("the opening of"), transformer_widget.piece.title
+        c["file"].value = ""
+        c["temperature"].value = 9.0                  # clamped by the slider to its maximum
+        assert c["temperature"].value == 2.0
+        expect_fine(transformer_widget)
+    ''',
     "05_evaluation": '''
         from musegen_helpers.listening import read_results
         test, saved_before = listening_test, (len(read_results(results_path)) if results_path.exists() else 0)

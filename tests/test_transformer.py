@@ -135,8 +135,12 @@ def test_same_seed_same_melody_and_the_filters_hold(rotary):
 
 def test_sampler_refuses_what_does_not_fit_with_a_clear_message(rotary):
     sampler = T.TransformerSampler(rotary)
-    with pytest.raises(LimitError, match=f"at most {CONTEXT - 1 - 4} new tokens"):
-        sampler.generate(CONTEXT, primer=[60, HOLD, HOLD, HOLD])
+    full = sampler.generate(CONTEXT - 4, primer=[60, HOLD, HOLD, HOLD], seed=3)  # the context exactly filled
+    naive = T.TransformerSampler(rotary, backend="naive").generate(CONTEXT - 4, primer=[60, HOLD, HOLD, HOLD], seed=3)
+    assert len(full) == CONTEXT - 4
+    np.testing.assert_array_equal(full, naive)
+    with pytest.raises(LimitError, match=f"at most {CONTEXT - 4} new tokens"):
+        sampler.generate(CONTEXT - 3, primer=[60, HOLD, HOLD, HOLD])
     with pytest.raises(ValueError, match="top_p"):
         sampler.generate(8, top_p=1.5)
     with pytest.raises(ValueError, match="seed"):

@@ -22,7 +22,7 @@ from ..representation import HOLD
 
 __all__ = ["____", "q1", "q2", "q3", "q4", "q5", "q6", "attention", "causal_mask_reference", "rotate",
            "cached_attention_step", "lag_attention", "UNMASKED_DIAGNOSES", "melody_statistics", "falls_apart",
-           "MIN_NOTES", "MAX_NOTE_SHARE", "MAX_SPAN", "MAX_REPEATED_SHARE"]
+           "MIN_NOTES", "MAX_NOTE_SHARE", "MAX_SPAN", "MAX_REPEATED_SHARE", "opening_primer", "continue_tune"]
 
 
 def _softmax(z, axis=-1):
@@ -556,3 +556,81 @@ q6 = Exercise(
                 "token i + 1, so the same beat one bar before the *predicted* note is bar_steps - 1 steps back.",
     reference=lag_attention,
 )
+
+
+# ---------------------------------------------------------------------------------------
+# Play with it: continue the opening of a tune (section 8's widget)
+# ---------------------------------------------------------------------------------------
+def opening_primer(piece, bars: int = 1, steps_per_quarter: int = 4):
+    """The tokens of a tune's opening — its upbeat (anacrusis), if it has one, and its first
+    ``bars`` full bars — to give a melody model as a primer.
+
+    Args:
+        piece: a :class:`~musegen_helpers.music.Piece` (several voices are reduced to their top
+            line, the skyline, by :func:`~musegen_helpers.representation.melody_to_tokens`).
+        bars: how many full bars after the upbeat (>= 1).
+        steps_per_quarter: grid steps per quarter note (4 = sixteenths, the course's tokens).
+
+    Returns:
+        ``int32`` tokens, one per grid step, from the piece's start to the end of bar ``bars``.
+
+    Raises:
+        ValueError: ``bars`` is not a whole number >= 1, or the piece has no notes.
+
+    Lesson: 06_transformer
+    """
+    from ..representation import melody_to_tokens
+
+    if isinstance(bars, bool) or int(bars) != bars or bars < 1:
+        raise ValueError(f"bars is a number of full bars >= 1, got {bars!r}.")
+    if not piece.notes:
+        raise ValueError("this piece has no notes: there is no opening to continue. Choose another tune or file.")
+    tokens = melody_to_tokens(piece, steps_per_quarter)
+    full = [bar for bar in piece.bars() if bar.number >= 1]
+    end = full[min(int(bars), len(full)) - 1].end if full else piece.end
+    return tokens[:int(round(end * steps_per_quarter))]
+
+
+def continue_tune(sampler, source, length: int = 160, *, bars: int = 1, temperature: float = 0.9,
+                  top_p: float | None = 0.95, key: str | None = None, seed: int = 0, tempo: float = 110.0):
+    """Give a melody model the opening of a tune and let it go on: the opening and the model's
+    continuation as one Piece, barred and spelt like the source (its meter, upbeat and key).
+
+    Args:
+        sampler: a sampler with ``generate(length, temperature, top_p=, key=, primer=, seed=)`` —
+            :class:`~musegen_helpers.models.transformer.TransformerSampler` or lesson 03's
+            :class:`~musegen_helpers.models.lstm.MelodySampler`.
+        source: a Piece, or the path of a music file of your own (MIDI, ABC, MusicXML; read with
+            :func:`~musegen_helpers.midi_io.load`: the first tune of a tunebook).
+        length: new grid steps (sixteenths) to write after the opening.
+        bars: full bars of the source (after its upbeat) given as the primer.
+        temperature, top_p, key, seed: as the sampler's ``generate`` (``key``: pitches outside
+            that scale are never chosen; None = any).
+        tempo: beats per minute of the result.
+
+    Returns:
+        a :class:`~musegen_helpers.music.Piece`: the source's opening, then the model's notes.
+
+    Raises:
+        MusicFileError: the file is missing or is not a music file the course reads (the message
+            says which and what to do).
+        LimitError: opening + ``length`` do not fit in what the model reads at once.
+        ValueError: a bad temperature, top-p, key, seed or bar count (the message says which).
+
+    Lesson: 06_transformer
+    """
+    from ..music import Piece
+    from ..representation import tokens_to_melody
+
+    if not isinstance(source, Piece):
+        from ..midi_io import load
+
+        source = load(source)
+    primer = opening_primer(source, bars)
+    new = sampler.generate(length, temperature=temperature, top_p=top_p, key=key, primer=primer, seed=seed)
+    title = source.title or "your tune"
+    return tokens_to_melody(np.concatenate([primer, new]), tempo=tempo, time_signature=source.time_signature,
+                            pickup=source.pickup, key=source.key,
+                            time_signature_changes=[c for c in source.time_signature_changes
+                                                    if c[0] < len(primer) / 4],
+                            title=f"the opening of '{title}', then the model")

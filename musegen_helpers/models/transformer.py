@@ -30,10 +30,14 @@ token. :class:`TransformerSampler` (``backend="cached"``) keeps every layer's ke
 a cache of ``max_length`` slots and feeds one token per step, inside one XLA-compiled TensorFlow
 loop (``tf.function(jit_compile=True)``, as lesson 03's :class:`~musegen_helpers.models.lstm.MelodySampler`):
 each step computes one new token's query, key and value per layer and attends over the fixed-size
-cache (its empty slots masked), so a step costs the same at token 10 as at token 200. The cache follows KerasHub's ``CachedMultiHeadAttention`` contract:
+cache (its empty slots masked), so a step costs the same at token 10 as at token 200. The layers'
+``call`` follows KerasHub's ``CachedMultiHeadAttention`` contract:
 ``call(x, cache=None, cache_update_index=None)`` returns ``(output, cache)`` when given a cache of
-shape ``(batch, 2, max_length, num_heads, key_dim)`` (keys, then values), updated in place at
-``cache_update_index``.
+shape ``(batch, 2, max_length, num_heads, key_dim)`` (keys, then values), updated at
+``cache_update_index``. The sampler itself uses each layer's ``step``: the same numbers with the
+keys and values as two arrays per layer, each step writing one row in place (stacking keys and
+values into one tensor would copy the whole cache at every step), and the rotary angles of every
+position computed once (:func:`rotary_tables`).
 
 **Scoring.** :class:`TransformerScorer` implements the scoring protocol of
 :mod:`musegen_helpers.scoring` (``name``, ``log2_probs(tunes)``), like lesson 03's
@@ -70,7 +74,7 @@ from .lstm import START, make_windows, train, tune_windows  # noqa: F401 - share
 from .saving import load_model, save_model  # noqa: F401 - the one saver every model shares
 
 __all__ = [
-    "START", "PRETRAINED_PATH", "POSITIONS", "causal_mask", "apply_rotary",
+    "START", "PRETRAINED_PATH", "POSITIONS", "causal_mask", "apply_rotary", "rotary_tables",
     "PositionEmbedding", "CausalSelfAttention", "TransformerBlock", "build_transformer",
     "make_windows", "tune_windows", "train", "TimeBudget", "save_model", "load_model", "load_pretrained",
     "pretrained_info", "TransformerSampler", "attention_maps", "TransformerScorer", "count_parameters",
@@ -123,6 +127,26 @@ def apply_rotary(x, positions, max_wavelength: float = 10_000.0):
     cos, sin = ops.cos(angles)[:, None, :], ops.sin(angles)[:, None, :]  # broadcast over heads
     x1, x2 = x[..., :half], x[..., half:]
     return ops.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+
+
+def rotary_tables(length: int, dim: int, max_wavelength: float = 10_000.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(cos, sin)``, each ``(length, dim // 2)`` float32: the rotation angles of
+    :func:`apply_rotary` for positions ``0 .. length - 1``, computed once so that a sampler
+    looks up one row per step instead of recomputing them.
+
+    Lesson: 06_transformer
+    """
+    half = int(dim) // 2
+    inverse_frequency = 1.0 / (max_wavelength ** (np.arange(half, dtype=np.float64) * 2.0 / int(dim)))
+    angles = np.arange(int(length), dtype=np.float64)[:, None] * inverse_frequency[None, :]
+    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+
+def _rotate_rows(x, cos, sin):
+    """Rotate ``(..., dim)`` vectors by one position's angles ``cos, sin`` (``(dim // 2,)``)."""
+    half = int(x.shape[-1]) // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return tf.concat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
 
 
 def _initializer(seed, k, stddev=0.02):
@@ -228,6 +252,27 @@ class CausalSelfAttention(keras.layers.Layer):
         result = (output,) + ((cache,) if cache is not None else ()) + ((weights,) if return_attention_scores else ())
         return result[0] if len(result) == 1 else result
 
+    def step(self, x, key_cache, value_cache, t, cos=None, sin=None):
+        """One new token at position ``t`` with the cache as two arrays (the sampler's fast path).
+
+        ``x``: ``(1, dim)``; ``key_cache``, ``value_cache``: ``(max_length, num_heads, key_dim)``,
+        row ``t`` is overwritten in place (XLA's dynamic update) and rows ``0 .. t`` are attended
+        to; ``cos``, ``sin``: position ``t``'s rotary angles (rows of :func:`rotary_tables`).
+        The same numbers as ``call(x[None], cache, cache_update_index=t)``, with no copy of the
+        cache per step. Returns ``(output (1, dim), key_cache, value_cache)``.
+        """
+        x3 = x[None]
+        query, key, value = self.query_dense(x3)[0, 0], self.key_dense(x3)[0, 0], self.value_dense(x3)[0, 0]
+        if self.rotary:
+            query, key = _rotate_rows(query, cos, sin), _rotate_rows(key, cos, sin)
+        key_cache = tf.tensor_scatter_nd_update(key_cache, [[t]], key[None])
+        value_cache = tf.tensor_scatter_nd_update(value_cache, [[t]], value[None])
+        scores = tf.einsum("hk,shk->hs", query, key_cache) / math.sqrt(self.key_dim)
+        seen = tf.range(tf.shape(key_cache)[0]) <= t
+        weights = tf.nn.softmax(tf.where(seen[None], scores, _NEG), axis=-1)
+        mixed = tf.einsum("hs,shk->hk", weights, value_cache)
+        return self.output_dense(mixed[None, None])[0], key_cache, value_cache
+
     def compute_output_shape(self, input_shape):
         return input_shape
 
@@ -282,6 +327,15 @@ class TransformerBlock(keras.layers.Layer):
         x = x + self.residual_dropout(ff, training=training)
         return (x,) + result[1:] if len(result) > 1 else x
 
+    def step(self, x, key_cache, value_cache, t, cos=None, sin=None):
+        """One token through the block with a two-array cache (see :meth:`CausalSelfAttention.step`):
+        ``x`` ``(1, dim)`` -> ``(x, key_cache, value_cache)``. Inference only (no dropout)."""
+        attended, key_cache, value_cache = self.attention.step(self.attention_norm(x), key_cache, value_cache, t,
+                                                               cos, sin)
+        x = x + attended
+        x = x + self.feed_forward_out(self.feed_forward_in(self.feed_forward_norm(x)))
+        return x, key_cache, value_cache
+
     def compute_output_shape(self, input_shape):
         return input_shape
 
@@ -311,7 +365,9 @@ def build_transformer(vocab_size: int = VOCAB_SIZE, max_length: int = 288, embed
         dropout: dropout on attention weights and on each block's output, while training.
         position: ``"rotary"`` (relative, RoFormer), ``"learned"`` (absolute, GPT-2) or ``"none"``.
         causal: False builds the *broken* model of lesson 06's exercise 2 (each step sees the future).
-        learning_rate: Adam's step size (gradients clipped to norm 1.0).
+        learning_rate: Adam's step size (gradients clipped to norm 1.0): a number, or a
+            ``keras.optimizers.schedules.LearningRateSchedule`` (e.g. ``CosineDecay`` with warm-up,
+            for a run of a known number of steps).
         seed: seed for the initial weights and dropout.
 
     Returns:
@@ -335,7 +391,7 @@ def build_transformer(vocab_size: int = VOCAB_SIZE, max_length: int = 288, embed
         raise ValueError(f"rotary positions need an even head size; embed_dim / num_heads = {key_dim}.")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout is the fraction of outputs dropped, in [0, 1); got {dropout!r}.")
-    if not learning_rate > 0:
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) and not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0 (1e-3 is a good start for Adam), got {learning_rate!r}.")
     ff_dim = 4 * embed_dim if ff_dim is None else int(ff_dim)
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
@@ -468,6 +524,11 @@ class TransformerSampler:
         self.backend = backend
         self.vocab_size = int(self.logits_layer.units)
         self.max_length = self.blocks[0].max_length
+        attention = self.blocks[0].attention
+        self._cos = self._sin = None
+        if attention.rotary:  # the angles of every position, once (not recomputed per step)
+            cos, sin = rotary_tables(self.max_length, attention.key_dim, attention.max_wavelength)
+            self._cos, self._sin = tf.constant(cos), tf.constant(sin)
         self._loop = tf.function(self._generate_graph, jit_compile=True, reduce_retracing=True)
         self._last_logits = tf.function(lambda x: self.model(x, training=False)[0, -1],
                                         input_signature=[tf.TensorSpec((1, None), tf.int32)])  # one trace, any length
@@ -477,14 +538,19 @@ class TransformerSampler:
         x = self.embedding(ops.reshape(token, (1, 1)))
         if self.positions is not None:
             x = self.positions(x, start_index=t)
+        x = x[0]  # (1, dim)
+        cos = sin = None
+        if self._cos is not None:
+            cos, sin = tf.gather(self._cos, t), tf.gather(self._sin, t)
         new_caches = []
-        for block, cache in zip(self.blocks, caches):
-            x, cache = block(x, cache=cache, cache_update_index=t)
-            new_caches.append(cache)
-        return self.logits_layer(self.final_norm(x))[0, 0], tuple(new_caches)
+        for block, (key_cache, value_cache) in zip(self.blocks, caches):
+            x, key_cache, value_cache = block.step(x, key_cache, value_cache, t, cos, sin)
+            new_caches.append((key_cache, value_cache))
+        return self.logits_layer(self.final_norm(x))[0], tuple(new_caches)
 
     def _generate_graph(self, primer, primer_len, out_buffer, n_new, temperature, top_k, top_p, allowed, seed):
-        caches = tuple(tf.zeros([1, 2, self.max_length, b.num_heads, b.key_dim]) for b in self.blocks)
+        caches = tuple((tf.zeros([self.max_length, b.num_heads, b.key_dim]),
+                        tf.zeros([self.max_length, b.num_heads, b.key_dim])) for b in self.blocks)
         total = primer_len + n_new
         first_probs = tf.zeros([self.vocab_size])
 
@@ -532,7 +598,7 @@ class TransformerSampler:
         return np.array(out, dtype=np.int32), first
 
     def _check_fits(self, length, primer):
-        room = self.max_length - 1 - len(primer)
+        room = self.max_length - len(primer)  # START + primer + all new tokens but the last are read
         if length > room:
             raise LimitError(f"the model reads at most {self.max_length} tokens (START + primer + new ones; "
                              f"{self.max_length // 16} bars of 4/4): with a primer of {len(primer)} tokens ask for at "
@@ -552,7 +618,7 @@ class TransformerSampler:
             ``int32`` array of new tokens (no primer, no ``END``).
 
         Raises:
-            LimitError: START + primer + ``length`` is more than the model's context.
+            LimitError: START + primer + ``length - 1`` tokens (what the model reads) are more than its context.
             ValueError: a bad temperature, top-k, top-p, key, seed or primer (the message says which).
         """
         length, primer = lstm.check_generate_args(length, temperature, top_k, top_p, primer, self.vocab_size)

@@ -605,8 +605,9 @@ class Piece:
 
         Notes that overlap the window are cut to it; notes outside are dropped.
         Tempo, meter and key in force at ``start`` become the slice's opening ones; changes inside
-        the window are kept (shifted). A slice that starts inside a bar opens with a pickup that
-        lasts to the next bar line; one that starts on a bar line has none.
+        the window are kept (shifted). A slice that starts inside a bar (or at the start of the piece's
+        own pickup) opens with a pickup that lasts to the next bar line; one that starts on the bar line of
+        a full bar has none.
         """
         if end <= start:
             raise ValueError(f"slice end ({end}) must be after its start ({start}), in quarter notes.")
@@ -623,7 +624,7 @@ class Piece:
             elif beat < end:
                 changes.append((beat - start, bpm))
         bar = self.bar_at(start)
-        pickup = 0.0 if abs(bar.start - start) < 1e-6 else bar.end - start
+        pickup = bar.end - start   # to the next bar line: a pickup bar kept from its start stays a pickup
         opening = self.time_signature_at(start)
         if pickup >= bar_length_of(opening) - 1e-9:
             pickup = 0.0

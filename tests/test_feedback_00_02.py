@@ -100,6 +100,8 @@ def test_00_q1_accepts_69_as_a_float_too():
     ([48, 52, 55], ["octave too low"]),
     ([64, 67, 60], ["wrong order", "lowest first"]),
     ([60, 64, 67, 72], ["leave out the octave"]),
+    ([64, 67, 72], ["first inversion", "middle C as the lowest note"]),
+    ([55, 60, 64], ["second inversion", "middle C as the lowest note"]),
 ])
 def test_00_q2_names_the_chord_written(answer, words):
     says(wrong(lesson00.q2, answer), *words)
@@ -136,6 +138,7 @@ def _xor(p):
     (lambda p: 440 * 2 ** ((69 - p) / 12), ["go *down*", "(pitch − 69) / 12"]),
     (lambda p: 440 * 2 ** (p - 69), ["doubles", "divide the exponent by 12"]),
     (lambda p: 440 * 2 ** (p - 69) / 12, ["brackets"]),
+    (lambda p: 440 * 2 ** (p - 69 / 12), ["divides before it subtracts", "only 69", "(pitch − 69) / 12"]),
     (lambda p: 440 * 2 ** ((p - 60) / 12), ["440 Hz to pitch 60", "C4", "(pitch − 69)"]),
     (lambda p: 261.63 * 2 ** ((p - 69) / 12), ["261.63 Hz to pitch 69", "start the formula from 440"]),
     (lambda p: 440 * 1.06 ** (p - 69), ["1.06000", "not exactly", "1.05946"]),
@@ -215,6 +218,14 @@ def test_01_q4_says_which_key_each_move_lands_in(k, words):
     says(wrong(lesson01.q4, E_MINOR.transpose(k)), f"transpose({k})" if k else "", *words)
 
 
+@pytest.mark.parametrize("k, words", [
+    (5, ["the right move", "e_minor_tune.transpose(5)", "returns"]),
+    (-7, ["number of semitones", "a Piece", "e_minor_tune.transpose("]),
+])
+def test_01_q4_a_number_of_semitones_is_told_to_transpose_the_tune(k, words):
+    says(wrong(lesson01.q4, k), *words)
+
+
 def test_01_q4_a_list_of_pitches_is_told_to_make_a_piece():
     says(wrong(lesson01.q4, [n.pitch + 5 for n in E_MINOR.notes]), "expected a Piece")
 
@@ -282,11 +293,46 @@ def test_02_q4_wrap_around_last_pair_and_numpy_fancy_increment():
     says(wrong(lesson02.q4, fancy), "counted once", "np.add.at")
     says(wrong(lesson02.q4, lambda seqs, n=128: lesson02.count_transitions(seqs, n).T), "flipped")
 
+    def sets_instead_of_adding(seqs, n=128):
+        c = np.zeros((n, n), int)
+        for t in seqs:
+            for a, b in zip(t[:-1], t[1:]):
+                c[a, b] = 1
+        return c
+
+    says(wrong(lesson02.q4, sets_instead_of_adding), "counts[a, b] = 1", "+= 1")
+
+
+def test_02_q3_one_voice_leaping_an_octave_is_not_parallel():
+    def one_voice_moving(u, l):   # `or` where the rule says both voices move
+        return [i for i in range(1, len(u)) if abs(u[i - 1] - l[i - 1]) % 12 == 7
+                and abs(u[i] - l[i]) % 12 == 7 and (u[i] != u[i - 1] or l[i] != l[i - 1])]
+
+    says(wrong(lesson02.q3, one_voice_moving), "lower voice stays put", "both voices to move")
+
 
 def test_02_q5_ignoring_the_tolerance_and_returning_bits():
     says(wrong(lesson02.q5, lambda bits, tolerance=0.0: min(bits, key=bits.get)),
          "fewest bits", "tolerance=0.05", "lower order 3", "use `tolerance`")
     says(wrong(lesson02.q5, lambda bits, tolerance=0.0: min(bits.values())), "number of bits", "order")
+
+
+def test_02_q5_relative_tolerance_highest_order_and_strict_comparison():
+    def relative(bits, tolerance=0.0):
+        lowest = min(bits.values())
+        return min(k for k, v in bits.items() if v <= lowest * (1 + tolerance))
+
+    def highest(bits, tolerance=0.0):
+        lowest = min(bits.values())
+        return max(k for k, v in bits.items() if v <= lowest + tolerance)
+
+    def strict(bits, tolerance=0.0):
+        lowest = min(bits.values())
+        return min(k for k, v in bits.items() if v - lowest < tolerance)
+
+    says(wrong(lesson02.q5, relative), "fraction of the best", "lowest + tolerance")
+    says(wrong(lesson02.q5, highest), "so is the lower order", "take the lower one")
+    says(wrong(lesson02.q5, strict), "empty sequence", "not even the best itself", "`<=`")
 
 
 # ---------------------------------------------------------------------------------------

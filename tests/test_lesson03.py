@@ -107,6 +107,8 @@ def pairs_with(starts_of, input_extra=0, target_shift=lambda window: 1):
     (pairs_with(lambda n, w: range(0, n - w, w), input_extra=1), "tokens long, one too many"),
     # targets tokens[s + window : s + 2 * window]: the next window instead of the next token
     (pairs_with(lambda n, w: range(0, n - w, w), target_shift=lambda w: w), "next window"),
+    # range(0, len(tokens), window): the incomplete last window kept, and np.array refuses the ragged list
+    (pairs_with(lambda n, w: range(0, n, w)), "runs past the end of the tune"),
 ])
 def test_window_mistakes_are_named(wrong, words):
     passed, message = verdict(q2, wrong)
@@ -205,6 +207,9 @@ def compiled(layers, loss="categorical_crossentropy", optimizer=None):
     (lambda s, p: compiled([keras.Input(shape=(s, p)), keras.layers.LSTM(128, return_sequences=True),
                             keras.layers.Dense(p, activation="softmax")],
                            optimizer=keras.optimizers.Adam(learning_rate=0.01)), "RMSprop"),
+    # keras.Input(shape=(seq_length,)): token ids where the classic model reads one-hot vectors
+    (lambda s, p: compiled([keras.Input(shape=(s,)), keras.layers.LSTM(128, return_sequences=True),
+                            keras.layers.Dense(p, activation="softmax")]), "two dimensions"),
     # not compiled at all
     (lambda s, p: keras.Sequential([keras.Input(shape=(s, p)), keras.layers.LSTM(128, return_sequences=True),
                                     keras.layers.Dense(p, activation="softmax")]), "compile"),
@@ -306,6 +311,7 @@ def test_bits_right_answer_passes_and_halves_cost_one_bit():
 @pytest.mark.parametrize("wrong, words", [
     (lambda p: np.mean(np.log2(p)), "minus"),
     (lambda p: -np.mean(np.log(p)), "nats"),
+    (lambda p: np.mean(np.log(p)), "negative and in nats"),
     (lambda p: -np.sum(np.log2(p)), "total"),
     (lambda p: -np.log2(np.mean(p)), "average of the logs"),
     (lambda p: -np.mean(np.log10(p)), "log base 10"),

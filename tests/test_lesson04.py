@@ -124,6 +124,8 @@ def test_q1_names_each_usual_slip():
         "label smoothing": lambda r, f: G.discriminator_loss(r, f, label_smoothing=0.1),
         "not chances": lambda r, f: -np.mean(np.log(r)) - np.mean(np.log(1 - f)),       # logits read as chances
         "one number": lambda r, f: 0.5 * (sp(-r) + sp(f)),                             # a loss per bar
+        "not the mean": lambda r, f: 0.5 * (np.sum(sp(-r)) + np.sum(sp(f))),           # ops.sum for ops.mean
+        "*generator's* loss": lambda r, f: np.mean(sp(-f)),                            # the other network's loss
     }
     for words, slip in slips.items():
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -263,7 +265,7 @@ def test_an_untrained_generator_gives_every_cell_a_chance_near_one_half_and_clus
         keras.utils.set_random_seed(seed)
         chances = G.generate_bars(G.build_generator(latent_dim=64, filters=32), 8, seed=seed, threshold=None)
         assert 0.4 < chances.min() and chances.max() < 0.6
-        # "how many become notes depends on the random start, but it is many times more than in a real bar"
+        # "scattered over the bar they make many times more notes than a real bar has"
         assert G.quality(chances > 0.5)["notes per bar"] > 3 * L.REAL_NOTES_PER_BAR
 
 

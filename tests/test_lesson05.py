@@ -110,6 +110,16 @@ def test_entropy_as_log_of_classes_used_is_told_to_weigh_shares():
     assert passed is False and "equally frequent" in message
 
 
+def test_entropy_as_a_plain_mean_of_surprisals_is_told_to_weigh_by_p():
+    def plain_mean(piece):
+        counts = np.bincount([n.pitch % 12 for n in piece.notes], minlength=12)
+        p = counts[counts > 0] / counts.sum()
+        return float(-np.log2(p).mean())
+
+    passed, message = verdict(q1, plain_mean)
+    assert passed is False and "plain average" in message and "weighted sum, not a mean" in message
+
+
 def test_entropy_returning_the_histogram_is_told_to_return_one_number():
     passed, message = verdict(q1, lambda piece: M.pitch_class_histogram(piece))
     assert passed is False and "one number" in message
@@ -264,6 +274,7 @@ def test_copy_quiz_answer_that_is_not_a_letter_is_the_wrong_kind():
     (2 * sum(math.comb(24, i) for i in range(7)) / 2 ** 24, "leaves ties out"),
     (-0.1153, "negative"),
     (0.3, "Check each step"),
+    (0.12, "did you round?"),                                         # right, rounded to 2 decimals
 ])
 def test_sign_test_slips_are_named(answer, words):
     passed, message = verdict(q4, answer)
@@ -320,6 +331,14 @@ def test_copy_quiz_shortest_run_is_told_max_not_min():
     shortest = min(runs, key=runs.get)
     passed, message = verdict(q3, shortest)
     assert passed is False and "*fewest*" in message and "max, not min" in message
+
+
+@needs_data
+def test_copy_quiz_max_of_the_dict_is_told_it_compares_letters():
+    passed, message = verdict(q3, max({label: lesson05._longest_run(label) for label in "ABCDE"}))
+    assert passed is False and "max(runs)" in message and "compares its keys" in message
+    passed, message = verdict(q3, "B")
+    assert passed is False and "compares its keys" not in message
 
 
 @needs_data

@@ -249,6 +249,13 @@ def test_slice_keeps_cuts_and_drops_notes():
         p.slice(3, 3)
 
 
+def test_slice_keeps_the_pickup_when_it_starts_at_the_pickup():
+    p = Piece([Note(60, 0, 1), Note(62, 1, 4), Note(64, 5, 4)], pickup=1)   # a one-beat upbeat in 4/4
+    assert p.slice(0, 9).pickup == 1          # the upbeat is still an upbeat: bar lines at 1 and 5
+    assert p.slice(1, 9).pickup == 0          # from the first full bar: no pickup
+    assert p.slice(2, 9).pickup == 3          # from inside a bar: a pickup to the next bar line
+
+
 def test_slice_carries_tempo_changes():
     p = Piece([Note(60, 0, 12)], tempo=100, tempo_changes=[(2, 80), (6, 140), (20, 60)])
     s = p.slice(4, 12)

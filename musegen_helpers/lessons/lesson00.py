@@ -126,6 +126,12 @@ _OTHER_TRIADS = {
     (60, 62, 64): "C4–D4–E4 are three neighbouring notes of the scale, not a triad: a triad skips every "
                   "other scale note (C, skip D, E, skip F, G).",
     (60, 65, 67): "C4–F4–G4 is a 'sus4' chord: the third (E4, 4 semitones up) is replaced by a fourth (F4, 5).",
+    (64, 67, 72): "E4–G4–C5 are the notes of C major, but in *first inversion*: E at the bottom, C on top. The "
+                  "question asks for middle C as the lowest note: C4, then a major third and a minor third up.",
+    (55, 60, 64): "G3–C4–E4 are the notes of C major, but in *second inversion*: G at the bottom. The question "
+                  "asks for middle C as the lowest note: C4, then a major third and a minor third up.",
+    (67, 72, 76): "G4–C5–E5 are the notes of C major, but in *second inversion* (G at the bottom) and above "
+                  "middle C. Start on middle C itself, C4 = 60, then a major third and a minor third up.",
 }
 
 

@@ -53,6 +53,9 @@ def _frequency_diagnosis(fn) -> str | None:
     if same(440.0 * 2 ** np.floor((pitches - 69) / 12)):
         return ("it uses // (whole-number division): (60 − 69) // 12 is −1, so every pitch from 57 to 68 gets "
                 "220 Hz and the semitones in between are lost. Use / so that each semitone counts.")
+    if same(440.0 * 2 ** (pitches - 69 / 12)):
+        return ("Python divides before it subtracts: pitch − 69 / 12 divides only 69 by 12 (5.75), so each "
+                "semitone doubles the frequency. Put brackets round the difference: 2 ** ((pitch − 69) / 12).")
     if same(440.0 * 2 ** (pitches - 69) / 12):
         return ("Python raised 2 to the power (pitch − 69) first and divided the result by 12 afterwards: put "
                 "the whole exponent in brackets, 2 ** ((pitch − 69) / 12).")
@@ -264,6 +267,13 @@ _a_minor_notes = check_piece(_e_minor.transpose(5), what="melody")
 def _check_a_minor(answer):
     """Checker of q4: when every note moved by the same amount, say which key that lands in and, for the
     A-minor moves other than +5, that the question asks for the smaller move."""
+    if isinstance(answer, (int, np.integer)) and not isinstance(answer, bool) and abs(int(answer)) < 128:
+        k = int(answer)
+        start = ("5 is the right move! But" if k == 5 else
+                 f"you gave the number {k}, a number of semitones (a move of {interval_phrase(k)}); and")
+        raise CheckFailed(f"{start} the exercise asks for the transposed melody itself, a Piece: "
+                          f"`transpose` returns it — a_minor_tune = e_minor_tune.transpose({5 if k == 5 else '...'}).",
+                          wrong_type=True)
     if isinstance(answer, Piece) and len(answer.notes) == len(_e_minor.notes):
         mine, theirs = list(answer.notes), list(_e_minor.notes)
         same_rhythm = all(abs(a.start - b.start) < 1e-6 and abs(a.duration - b.duration) < 1e-6

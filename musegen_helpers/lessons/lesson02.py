@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from ..checks import Args, all_of, check_function
-from ..exercises import ____, CheckFailed, Exercise
+from ..exercises import ____, CheckFailed, Exercise, with_expected
 from ..music import note_name
 from ..theory import cadence_type, parse_roman
 
@@ -203,6 +203,9 @@ _FIFTH_INPUTS = [
     Args([67, 69, 71, 72], [60, 62, 64, 65]),
     # one voice stays, the other moves: oblique motion, never parallel
     Args([67, 69, 67, 74], [60, 60, 60, 67]),
+    # a fifth to a twelfth with the lower voice held (the upper leaps an octave): oblique, not parallel;
+    # then the twelfth moves on in both voices: parallel
+    Args([67, 79, 81], [60, 60, 62]),
     # fifths in the middle and at the very end
     Args([76, 74, 72, 74, 76], [69, 67, 60, 67, 69]),
 ]
@@ -358,8 +361,12 @@ def _transition_check(item: Args):
                 once += count_transitions([t], n) > 0
         if not np.array_equal(once, expected) and np.array_equal(mine, once):
             raise CheckFailed("a pair that occurs several times in one tune was counted once: "
+                              "`counts[a, b] = 1` sets the count instead of adding to it (write `+= 1`), and "
                               "`counts[a_list, b_list] += 1` adds 1 only once per distinct index pair (numpy "
                               "does not add up repeats). Use a loop, or np.add.at(counts, (a_list, b_list), 1).")
+        if np.array_equal(mine, (expected > 0).astype(mine.dtype)):
+            raise CheckFailed("every pair that occurs has the count 1, however often it occurs: did you write "
+                              "`counts[a, b] = 1` (which sets) instead of `counts[a, b] += 1` (which adds)?")
         joined = [s for t in tunes for s in t]
         across = count_transitions([joined], n)
         if np.array_equal(mine, across):
@@ -414,8 +421,10 @@ def best_order(bits_by_order, tolerance: float = 0.0) -> int:
 _ORDER_INPUTS = [
     Args({1: 2.10, 2: 1.71, 3: 1.52, 4: 1.49, 5: 1.55}, 0.0),
     Args({5: 1.55, 3: 1.52, 1: 2.10, 4: 1.49, 2: 1.71}, 0.0),        # not in order
+    Args({3: 1.50, 4: 1.48, 5: 1.49}, 0.05),                         # all within: the lowest, not the best or highest
     Args({1: 2.10, 2: 1.71, 3: 1.52, 4: 1.49, 5: 1.55}, 0.05),       # 3 is within 0.05 of 4
-    Args({2: 1.30, 4: 1.12, 8: 1.03, 16: 1.01, 32: 1.005}, 0.02),    # 8 is within 0.02 of 32
+    Args({2: 1.30, 4: 1.12, 8: 1.03, 16: 1.01, 32: 1.005}, 0.02),    # 16 is within 0.02 of 32 (8 is not)
+    Args({2: 3.2, 3: 3.0, 4: 2.85, 5: 2.8}, 0.1),                    # bits, not a fraction: 4, not 3 (3.0 <= 2.8 * 1.1)
     Args({1: 2.4, 2: 1.9, 3: math.inf, 4: math.inf}, 0.0),           # add-k = 0: unseen -> inf
     Args({2: 1.30, 4: 1.12, 8: 1.03, 16: 1.01, 32: 1.005}, 0.0),
 ]
@@ -443,6 +452,11 @@ def _order_check(item: Args):
                                   "Return the dictionary's key.")
             raise CheckFailed(f"your function returned {mine}, which is not one of the orders {sorted(table)}.")
         bits = table[mine]
+        if math.isfinite(bits) and lowest + tol < bits <= lowest * (1 + tol) + 1e-12:
+            raise CheckFailed(f"order {mine} has {bits:g} bits, {bits - lowest:.3g} more than the best ({lowest:g}) — "
+                              f"more than tolerance={tol:g} bits. Did you treat the tolerance as a fraction of the "
+                              "best value (lowest * (1 + tolerance))? It is in bits: keep the orders whose bits are "
+                              "at most `lowest + tolerance`.")
         if not math.isfinite(bits):
             raise CheckFailed(f"order {mine} has infinite bits per token (a held-out note it had never seen "
                               "got probability 0): it is the worst, not the best.")
@@ -461,8 +475,20 @@ def _order_check(item: Args):
                               "lower one — fewer contexts to learn, less copying.")
         raise CheckFailed(f"order {mine} has {bits:g} bits per token; order {expected} has {table[expected]:g}.")
 
-    return check_function(best_order, [item], compare=compare,
-                          describe_input=lambda a: f"bits_by_order={table}, tolerance={tol}")
+    check = check_function(best_order, [item], compare=compare,
+                           describe_input=lambda a: f"bits_by_order={table}, tolerance={tol}")
+
+    def check_strict(answer):
+        try:
+            check(answer)
+        except CheckFailed as failure:
+            if tol == 0 and "empty sequence" in failure.message:   # min()/max() of nothing: `b - lowest < 0`
+                raise CheckFailed(f"{failure.message.rstrip('.')}. With tolerance=0 no order is *strictly* within "
+                                  "0 bits of the best — not even the best itself: compare with `<=`, not `<`.",
+                                  failure.details) from None
+            raise
+
+    return with_expected(check_strict, getattr(check, "expected", None))
 
 
 q5 = Exercise(

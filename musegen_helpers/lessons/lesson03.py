@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..checks import Args, check_function
-from ..exercises import ____, CheckFailed, Exercise, call_learner, learner_code_line
+from ..exercises import ____, CheckFailed, Exercise, call_learner, learner_code_line, with_expected
 from ..representation import HOLD, REST
 
 __all__ = ["____", "q2", "q1", "q3", "q4", "training_pairs", "with_temperature", "bits_per_token_of",
@@ -118,14 +118,31 @@ def _compare_pairs(yours, expected: _ExpectedPairs):
 _tune_a = np.array([67, HOLD, 69, HOLD, 71, HOLD, HOLD, HOLD, 72, HOLD, 71, 69, REST, HOLD, 67, HOLD, HOLD], np.int32)
 _tune_b = np.arange(60, 73, dtype=np.int32)  # a chromatic run, 13 tokens
 
+def _ragged_windows_named(check):
+    """``check`` with one more diagnosis: numpy's "inhomogeneous shape" error from the learner's own
+    np.array(...) means a window of another length — the incomplete last one was kept."""
+    def checker(answer):
+        try:
+            return check(answer)
+        except CheckFailed as failure:
+            if "inhomogeneous" in failure.message:
+                raise CheckFailed(f"{failure.message.rstrip('.')}. numpy says your windows are not all the same "
+                                  "length: the last window runs past the end of the tune, so its target (or input) "
+                                  "is short. Drop it — a window starting at s is complete only when "
+                                  "s + window + 1 <= len(tokens): range(0, len(tokens) - window, window).",
+                                  failure.details) from None
+            raise
+    return with_expected(checker, getattr(check, "expected", None))
+
+
 q2 = Exercise(
     "input and target windows",
-    check=check_function(_expected_pairs,
+    check=_ragged_windows_named(check_function(_expected_pairs,
                          # first a tune whose every "next window" is complete, so that mistake can be named
                          inputs=[Args(_tune_b[:12], 4), Args(_tune_a, 4), Args(_tune_b, 3), Args(_tune_b, 12),
                                  Args(_tune_a, 8)],
                          compare=_compare_pairs,
-                         describe_input=lambda a: f"a tune of {len(a.args[0])} tokens and window={a.args[1]}"),
+                         describe_input=lambda a: f"a tune of {len(a.args[0])} tokens and window={a.args[1]}")),
     hints=["Windows start at 0, window, 2*window, ... For a start s, the inputs are tokens[s : s + window].",
            "The targets are the same window one step later: tokens[s + 1 : s + window + 1]. A window is only "
            "complete when s + window + 1 <= len(tokens), so use range(0, len(tokens) - window, window).",
@@ -167,7 +184,14 @@ def _check_legacy_builder(build):
                                   "`keras.Input(shape=...)` as the first item instead of `input_shape=`.") from None
             raise CheckFailed(f"building the model raised TypeError: {err}") from None
         except ValueError as err:
-            raise CheckFailed(f"building the model raised ValueError: {err}. (`lr=` is now `learning_rate=`.)") from None
+            text = str(err)
+            if "expected ndim=3, found ndim=2" in text:
+                raise CheckFailed(f"building the model raised ValueError: {text} The LSTM reads windows of "
+                                  "seq_length steps, each step a one-hot vector of pitch_count numbers, so each input "
+                                  "has two dimensions: keras.Input(shape=(seq_length, pitch_count)).") from None
+            hint = " (`lr=` is now `learning_rate=`.)" if "lr" in text or "not recognized" in text else ""
+            raise CheckFailed(f"building the model raised ValueError: {text.rstrip('.')}.{hint}"
+                              f"{learner_code_line(err, build)}") from None
         except Exception as err:  # a slip in the learner's own code: name it, without a traceback
             raise CheckFailed(f"building the model raised {type(err).__name__}: {err}"
                               f"{learner_code_line(err, build)}.") from None
@@ -395,6 +419,9 @@ def _compare_bits(yours, expected, p):
     if math.isclose(x, 2.0 ** expected, rel_tol=1e-6):
         raise CheckFailed(f"{x:.4f} is the perplexity, 2 ** bits (\"as unsure as a choice among {x:.2f} tokens\"); "
                           "the exercise asks for the bits themselves: -mean(log2 p).")
+    if expected > 0 and math.isclose(x, -expected * math.log(2), rel_tol=1e-6):
+        raise CheckFailed(f"{x:.4f} is negative and in nats: the mean of np.log(p). Two fixes: bits use log base 2 "
+                          "(np.log2), and log2 of a probability is <= 0, so bits = *minus* the mean.")
     if math.isclose(x, -expected, rel_tol=1e-6):
         raise CheckFailed("your number is negative: log2 of a probability is <= 0, so bits = *minus* the mean.")
     if math.isclose(x, expected * math.log(2), rel_tol=1e-6):

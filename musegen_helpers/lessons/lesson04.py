@@ -66,6 +66,13 @@ def _loss_mistakes(real, fake) -> list[tuple[float, str]]:
          "the real bars' half alone: add the generated bars' half, softplus(fake_logits), and average the two"),
         (np.mean(sp(f)),
          "the generated bars' half alone: add the real bars' half, softplus(-real_logits), and average the two"),
+        (0.5 * (np.sum(sp(-r)) + np.sum(sp(f))),
+         f"the sum over the batch ({len(r)} bars), not the mean: a sum grows with the batch size, so the same "
+         "discriminator would score differently with bigger batches. Use ops.mean for each half"),
+        (np.mean(sp(-f)),
+         "the *generator's* loss: softplus(-fake_logits), the generated bars labelled real. The discriminator's "
+         "loss labels real bars 1 and generated bars 0: 0.5 * (mean softplus(-real_logits) + mean "
+         "softplus(fake_logits))"),
         (0.5 * (np.mean(sp(r) - 0.9 * r) + np.mean(sp(f))),
          "the loss with label smoothing (real bars labelled 0.9). Section 9 uses that as a fix; this exercise "
          "asks for the plain loss, real bars labelled 1"),
@@ -108,7 +115,8 @@ def _check_loss(answer):
         if all(close(v, case[k][0]) for v, case in zip(values, slips)):
             raise CheckFailed(f"with {what} your loss is {value:.4f}, not {right:.4f}: {meaning}.")
     raise CheckFailed(f"with {what} your loss is {value:.4f}; binary cross-entropy gives {right:.4f}. "
-                      "A discriminator that says 0 to everything should score ln 2 = 0.6931.")
+                      f"Check it against the cases you know: a discriminator that says 0 to everything scores "
+                      f"ln 2 = 0.6931; yours gives {values[0]:.4f}.")
 
 
 q1 = Exercise(

@@ -93,6 +93,7 @@ def _entropy_check(description: str, piece: Piece):
     nonzero = pc_counts[pc_counts > 0]
     over_twelve = float(-(nonzero / 12 * np.log2(nonzero / 12)).sum())    # p = count / 12
     raw_counts = float(-(nonzero * np.log2(nonzero)).sum())                # p = count
+    plain_mean = float(-np.log2(nonzero / nonzero.sum()).mean())          # mean of -log2 p, unweighted
 
     def compare(yours, _expected):
         if isinstance(yours, (list, tuple, np.ndarray)) and np.ndim(yours) > 0:
@@ -136,6 +137,10 @@ def _entropy_check(description: str, piece: Piece):
         if used > 1 and not close(math.log2(used), expected) and close(x, math.log2(used)):
             raise CheckFailed(f"it returned log2({used}) = {x:.4f}, as if the {used} pitch classes that occur were "
                               f"all equally frequent. Weigh each by its share of the notes (expected {expected:.4f}).")
+        if used > 1 and not close(plain_mean, expected) and close(x, plain_mean):
+            raise CheckFailed(f"it returned {x:.4f}: the plain average of −log2 p over the {used} pitch classes that "
+                              "occur. Entropy weighs each class's −log2 p by its share p and adds them up: "
+                              f"H = −Σ p·log2 p, a weighted sum, not a mean (expected {expected:.4f}).")
         raise CheckFailed(f"it returned {x:.4f} bits; expected {expected:.4f}.")
 
     return check_function(M.pitch_class_entropy, [piece], compare=compare,
@@ -376,13 +381,18 @@ def _check_copier(answer):
     if label == _COPIER:
         return
     steps = _longest_run(label)
+    if label == max(_LABELS):   # what max(runs) gives: max of a dict compares its keys, the letters
+        also = (f" (Or did you write max(runs)? The max of a dictionary compares its keys — the letters — and 'E' "
+                "comes last: max(runs, key=runs.get) compares the run lengths.)")
+    else:
+        also = ""
     if steps == min(_longest_run(other) for other in _LABELS):
         raise CheckFailed(f"tune {label} shares the *fewest* steps with the training tunes: its longest shared run, "
                           f"{steps} steps ({steps / 4:g} quarter notes), is as short as any of the five. A copy is the "
-                          "tune with the *longest* shared run — max, not min.")
+                          "tune with the *longest* shared run — max, not min." + also)
     raise CheckFailed(f"tune {label} shares at most {steps} steps ({steps / 4:g} quarter notes) with any training tune — "
                       "a scale run or a cadence formula, the kind of passage real tunes share too. A copy shows as a "
-                      "run of several bars (a 4/4 bar is 16 steps). Compare all five tunes' longest runs.")
+                      "run of several bars (a 4/4 bar is 16 steps). Compare all five tunes' longest runs." + also)
 
 
 q3 = Exercise(
@@ -500,6 +510,11 @@ def _check_sign_test(answer):
     x = float(x)
     if abs(x - _SIGN_EXPECTED) <= _SIGN_TOLERANCE:
         return
+    for decimals in (1, 2):
+        if x == round(_SIGN_EXPECTED, decimals) and abs(x - _SIGN_EXPECTED) > _SIGN_TOLERANCE:
+            raise CheckFailed(f"you gave {x:g}: did you round? Rounded to {decimals} decimal"
+                              f"{'s' if decimals > 1 else ''}, the p-value loses too much for the check (it allows "
+                              f"±{_SIGN_TOLERANCE:g}): give it unrounded, and round only when you print it.")
     near = [(abs(x - value), text) for value, text in _SIGN_MISTAKES.items() if abs(x - value) <= _SIGN_TOLERANCE]
     if near:  # two slips can land close together (one term doubled, the z-test): name the nearer one
         raise CheckFailed(f"you gave {x:.6g}: {min(near)[1]}")

@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 STEPS_PER_BAR = 16   # sixteenth notes in a 4/4 bar
-LOWEST_PITCH = 36    # C2: lowest row; with 48 rows the top is B5 (83) — 99.8 % of chorale notes in C
+LOWEST_PITCH = 36    # C2: lowest row; with 48 rows the top is B5 (83) — 99.9 % of chorale notes in C
 N_PITCHES = 48
 MAX_BARS = 20_000     # one generate_bars call: 20 000 bars of 16 x 48 chances are 61 MB of float32
 PRETRAINED_GENERATOR = PRETRAINED_DIR / "gan_generator.keras"
@@ -144,7 +144,7 @@ def chorale_bars(chorales: Iterable[Piece], steps_per_bar: int = STEPS_PER_BAR, 
     * **Common key.** Every piece moves to C major / A minor (:func:`semitones_to_c`), so the
       GAN learns one set of "in-key" pitches instead of twelve. Pieces with no key are skipped.
     * **Cropped range.** Rows are ``lowest_pitch .. lowest_pitch + n_pitches - 1`` (default
-      C2–B5, 99.8 % of the notes after transposition); notes outside are dropped.
+      C2–B5, 99.9 % of the notes after transposition); notes outside are dropped.
     * **Sung voices.** When a piece labels its four voices, extra instrument parts are dropped.
     * **No empty bars** unless ``keep_empty`` — a rest bar is not what we want the GAN to learn.
 

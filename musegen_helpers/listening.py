@@ -468,8 +468,9 @@ class ListeningTest:
         import ipywidgets as W
 
         self._heading = W.HTML()
-        # HTML widgets, not Output widgets: an Output holding ~1 MB of audio makes nbclient (the
-        # course site, nbconvert) wait for its full cell timeout before going on
+        # HTML widgets, not Output widgets captured with `with out: display(...)`: nbclient (the
+        # course site, nbconvert, tests/test_rerun.py) answers each captured output with a message
+        # that can lose the wake-up for the cell's reply (see widgets.MusicControls._draw)
         self._player_a, self._player_b = W.HTML(), W.HTML()
         self._choice = W.ToggleButtons(options=[("A", "A"), ("B", "B"), ("no preference", "none")], value=None,
                                        description="Preferred:")

@@ -61,8 +61,7 @@ class MusicControls:
         self.error: str | None = None
         self.timings: dict[str, float] = {}
         self.message = w.Output()
-        # the player is an HTML widget, not an Output: nbclient (course site, nbconvert) can stall on
-        # Output widgets that hold audio; the sound also appears a little sooner this way
+        # the player is an HTML widget, not an Output: the sound appears a little sooner this way
         self.sound = w.HTML()
         self.score = w.Output()
         # a PNG in an Image widget: drawn the same in JupyterLab, Colab and VS Code, whatever
@@ -119,8 +118,6 @@ class MusicControls:
         return False
 
     def _draw(self, piece) -> None:
-        from IPython.display import display
-
         from .audio import play
         from .plots import figure_png, plot_piano_roll
         from .score import show_score
@@ -141,10 +138,16 @@ class MusicControls:
             except ValueError as exc:
                 score = None
                 show_message(self.message, f"(score not shown: {exc})", kind="info")
-            with self.score:
-                self.score.clear_output(wait=True)
+            # Set the Output's contents (one state update), never `with self.score: display(...)`:
+            # nbclient (tests/test_rerun.py, the course site, nbconvert) answers every output
+            # captured that way with a comm_msg on the shell channel while the cell still runs, and
+            # that send (jupyter_client's Session.send on a plain shadow of the asyncio socket) can
+            # swallow the wake-up for the cell's execute_reply: both processes then sit idle until
+            # the cell timeout (600 s) and the cell passes late (issue 18; jupyter/nbclient#312).
+            with self.score.hold_sync():
+                self.score.outputs = ()
                 if score is not None:
-                    display(score)
+                    self.score.append_display_data(score)
             self.timings["score"] = time.perf_counter() - t
 
     def _ipython_display_(self):

@@ -158,6 +158,30 @@ MISUSE = {
 NOTEBOOK_SECONDS = 900  # a notebook takes under a minute here (fast mode); a hang fails instead of stalling CI
 
 
+def _record_shell_sends_during_cells(client, where):
+    """Record ``(where(), msg_type)`` for every message but the cells themselves that ``client``
+    sends on the shell channel from now on.
+
+    nbclient sends such a message (a comm_msg syncing the widget's outputs) for every output that
+    a cell captures into an ipywidgets Output. jupyter_client sends it through a plain shadow of
+    the asyncio socket, so pyzmq does not look again for a reply that arrived meanwhile: the
+    wake-up for the cell's execute_reply can be lost, and the cell then waits its whole timeout
+    with kernel and client idle, and passes late (issue 18: 623 s for a 29 s notebook in CI;
+    jupyter/nbclient#312). A notebook that makes none of these sends cannot stall this way.
+    """
+    sent = []
+    shell = client.kc.shell_channel
+    plain_send = shell.send
+
+    def send(msg):
+        if msg["header"]["msg_type"] != "execute_request":
+            sent.append((where(), msg["header"]["msg_type"]))
+        plain_send(msg)
+
+    shell.send = send
+    return sent
+
+
 def test_every_widget_notebook_has_a_misuse_check():
     widget_notebooks = {p.stem for p in STUDENT_NOTEBOOKS
                         if any(word in p.read_text() for word in WIDGET_WORDS)}
@@ -177,6 +201,7 @@ def test_notebook_runs_twice_then_its_widgets_survive_misuse(path, tmp_path, mon
     where = "starting the kernel"
     try:
         with time_limit(NOTEBOOK_SECONDS, f"{path.stem} stalled"), client.setup_kernel():
+            talked_back = _record_shell_sends_during_cells(client, lambda: where)
             for run in (1, 2):
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type == "code":
@@ -193,5 +218,11 @@ def test_notebook_runs_twice_then_its_widgets_survive_misuse(path, tmp_path, mon
             else:  # then it must really have no widgets
                 assert not any(word in path.read_text() for word in WIDGET_WORDS), \
                     f"{path.stem}: add its misuse to MISUSE"
+            assert talked_back == [], (
+                f"{path.stem}: while a cell ran, nbclient sent {talked_back[:3]} to the kernel on the shell "
+                "channel. It does that for every output captured into an ipywidgets Output (`with output: "
+                "display(...)` or print); such a send can make it miss the cell's reply, and the run then "
+                "sits idle for the whole cell timeout (600 s) before going on (issue 18). Set "
+                "`output.outputs` directly instead, as musegen_helpers.widgets does.")
     except TimeoutError as error:
         raise TimeoutError(f"{error} during {where}") from None

@@ -68,6 +68,18 @@ def test_the_box_holds_controls_button_and_outputs(capsys):
     assert mc.score in children and mc.roll not in children
 
 
+def test_score_is_set_as_the_outputs_contents_and_replaced_by_each_update():
+    """The score is written into the Output directly, not captured with `with output: display()`:
+    nbclient answers a captured output with a comm_msg mid-cell, which can leave a notebook run
+    idle for the whole cell timeout (issue 18). Set directly, it can be read back and replaced."""
+    mc = music_controls(make_scale, _controls(), show=("score",))
+    (first,) = mc.score.outputs
+    assert first["output_type"] == "display_data" and "musegen-score" in first["data"]["text/html"]
+    mc.controls["length"].value = 8
+    (second,) = mc.score.outputs              # replaced, not appended
+    assert second["data"]["text/html"] != first["data"]["text/html"]
+
+
 def test_sound_player_is_an_audio_element_that_changes_with_the_music():
     mc = music_controls(make_scale, _controls(), show=("sound",))
     first = mc.sound.value

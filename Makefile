@@ -26,9 +26,12 @@ chromium:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "note: chromium is not installed; the browser tests will be skipped"
 
-# Fast mode always: smaller data and fewer epochs, the same code path.
+# Fast mode always: smaller data and fewer epochs, the same code path. Two pytest workers
+# (pytest-xdist), each test file on one worker (nbval runs a notebook's cells in order in one
+# kernel): a notebook's kernel leaves a core idle most of the time. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 test: install chromium
-	MUSEGEN_FAST=1 $(BIN)/python -m pytest
+	MUSEGEN_FAST=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 notebooks: install
 	$(BIN)/python -m musegen_helpers.course build-notebooks

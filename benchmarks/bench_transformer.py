@@ -71,7 +71,7 @@ def speed(transformer, lstm_model) -> None:
     from musegen_helpers.models import lstm
     from musegen_helpers.models import transformer as T
 
-    n = min(MELODY_STEPS, T.context_length(transformer) - 1)
+    n = min(MELODY_STEPS, T.context_length(transformer))  # START + 255 fed tokens give 256 new ones
     cached = T.TransformerSampler(transformer)
     t = time.perf_counter()
     cached.generate(n, seed=0)

@@ -27,11 +27,12 @@ chromium:
 	  echo "note: chromium is not installed; the browser tests will be skipped"
 
 # Fast mode always: smaller data and fewer epochs, the same code path. Two pytest workers
-# (pytest-xdist), each test file on one worker (nbval runs a notebook's cells in order in one
-# kernel): a notebook's kernel leaves a core idle most of the time. TEST_WORKERS=0 runs serially.
+# (pytest-xdist); --dist loadscope keeps each notebook's cells on one worker, in order, in one
+# kernel (nbval), and gives each notebook's rerun test (a class in tests/test_rerun.py) its own
+# slot; tests/conftest.py puts the longest work first. TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 2
 test: install chromium
-	MUSEGEN_FAST=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	MUSEGEN_FAST=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 notebooks: install
 	$(BIN)/python -m musegen_helpers.course build-notebooks

@@ -24,3 +24,20 @@ def c_major_scale():
     from musegen_helpers.music import melody
 
     return melody([60, 62, 64, 65, 67, 69, 71, 72], 1.0, key="C major", title="C major scale")
+
+
+def _scope_rank(item):
+    """Scheduling order for `pytest -n 2 --dist loadscope` (make test): the longest work first, so
+    that no notebook starts alone at the end. Each notebook's rerun test (two runs in one kernel)
+    first, then nbval's notebooks, then the unit tests; later lessons (bigger models) first."""
+    if item.cls is not None and item.cls.__name__.startswith("TestRerun_"):
+        group, lesson = 0, item.cls.__name__[len("TestRerun_"):][:2]
+    elif item.path.suffix == ".ipynb":
+        group, lesson = 1, item.path.stem[:2]
+    else:
+        group, lesson = 2, ""
+    return group, -int(lesson) if lesson.isdigit() else 0
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=_scope_rank)  # stable: a notebook's cells and a file's tests keep their order

@@ -188,8 +188,7 @@ def test_every_widget_notebook_has_a_misuse_check():
     assert widget_notebooks == set(MISUSE), "add the new widget's misuse to MISUSE"
 
 
-@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_twice_then_its_widgets_survive_misuse(path, tmp_path, monkeypatch):
+def _runs_twice_then_its_widgets_survive_misuse(path, tmp_path, monkeypatch):
     assert STUDENT_NOTEBOOKS, "no student notebooks found"
     work = tmp_path / "notebooks"
     work.mkdir()
@@ -226,3 +225,18 @@ def test_notebook_runs_twice_then_its_widgets_survive_misuse(path, tmp_path, mon
                 "`output.outputs` directly instead, as musegen_helpers.widgets does.")
     except TimeoutError as error:
         raise TimeoutError(f"{error} during {where}") from None
+
+
+# One test class per notebook, so that `pytest -n 2 --dist loadscope` (make test) can run two
+# notebooks' reruns on two workers at once: a scope is a class here, a notebook file for nbval.
+for _path in STUDENT_NOTEBOOKS:
+    _name = "TestRerun_" + _path.stem
+
+    def _test(self, tmp_path, monkeypatch, path=_path):
+        _runs_twice_then_its_widgets_survive_misuse(path, tmp_path, monkeypatch)
+
+    _test.__name__ = "test_notebook_runs_twice_then_its_widgets_survive_misuse"
+    globals()[_name] = type(_name, (), {
+        "__doc__": f"{_path.name} runs twice in one kernel, then its widgets survive misuse.",
+        _test.__name__: _test})
+del _path, _name, _test

@@ -255,22 +255,30 @@ class CausalSelfAttention(keras.layers.Layer):
     def step(self, x, key_cache, value_cache, t, cos=None, sin=None):
         """One new token at position ``t`` with the cache as two arrays (the sampler's fast path).
 
-        ``x``: ``(1, dim)``; ``key_cache``, ``value_cache``: ``(max_length, num_heads, key_dim)``,
-        row ``t`` is overwritten in place (XLA's dynamic update) and rows ``0 .. t`` are attended
-        to; ``cos``, ``sin``: position ``t``'s rotary angles (rows of :func:`rotary_tables`).
-        The same numbers as ``call(x[None], cache, cache_update_index=t)``, with no copy of the
-        cache per step. Returns ``(output (1, dim), key_cache, value_cache)``.
+        ``x``: ``(1, dim)``; ``key_cache``, ``value_cache``: ``(num_heads, max_length, key_dim)``
+        — heads first, so that each head's scores and blend read its rows where they lie (with
+        positions first, XLA would transpose the whole cache twice per step); row ``t`` of every
+        head is overwritten in place (``ops.slice_update``, XLA's dynamic update) and rows
+        ``0 .. t`` are attended to; ``cos``, ``sin``: position ``t``'s rotary angles (rows of
+        :func:`rotary_tables`). The query, key and value come from one matrix product (the three
+        kernels side by side). The same numbers as ``call(x[None], cache, cache_update_index=t)``,
+        with no copy of the cache per step. Returns ``(output (1, dim), key_cache, value_cache)``.
         """
-        x3 = x[None]
-        query, key, value = self.query_dense(x3)[0, 0], self.key_dense(x3)[0, 0], self.value_dense(x3)[0, 0]
+        heads, width = self.num_heads, self.num_heads * self.key_dim
+        dense = (self.query_dense, self.key_dense, self.value_dense)
+        kernel = ops.concatenate([ops.reshape(layer.kernel, (-1, width)) for layer in dense], axis=-1)
+        bias = ops.concatenate([ops.reshape(layer.bias, (width,)) for layer in dense], axis=-1)
+        projected = ops.matmul(x, kernel) + bias  # (1, 3 * width): query | key | value
+        query, key, value = (ops.reshape(projected[0, i * width:(i + 1) * width], (heads, self.key_dim))
+                             for i in range(3))
         if self.rotary:
             query, key = _rotate_rows(query, cos, sin), _rotate_rows(key, cos, sin)
-        key_cache = tf.tensor_scatter_nd_update(key_cache, [[t]], key[None])
-        value_cache = tf.tensor_scatter_nd_update(value_cache, [[t]], value[None])
-        scores = tf.einsum("hk,shk->hs", query, key_cache) / math.sqrt(self.key_dim)
-        seen = tf.range(tf.shape(key_cache)[0]) <= t
+        key_cache = ops.slice_update(key_cache, [0, t, 0], ops.cast(key[:, None, :], key_cache.dtype))
+        value_cache = ops.slice_update(value_cache, [0, t, 0], ops.cast(value[:, None, :], value_cache.dtype))
+        scores = tf.einsum("hk,hsk->hs", query, key_cache) / math.sqrt(self.key_dim)
+        seen = tf.range(tf.shape(key_cache)[1]) <= t
         weights = tf.nn.softmax(tf.where(seen[None], scores, _NEG), axis=-1)
-        mixed = tf.einsum("hs,shk->hk", weights, value_cache)
+        mixed = tf.einsum("hs,hsk->hk", weights, value_cache)
         return self.output_dense(mixed[None, None])[0], key_cache, value_cache
 
     def compute_output_shape(self, input_shape):
@@ -549,8 +557,8 @@ class TransformerSampler:
         return self.logits_layer(self.final_norm(x))[0], tuple(new_caches)
 
     def _generate_graph(self, primer, primer_len, out_buffer, n_new, temperature, top_k, top_p, allowed, seed):
-        caches = tuple((tf.zeros([self.max_length, b.num_heads, b.key_dim]),
-                        tf.zeros([self.max_length, b.num_heads, b.key_dim])) for b in self.blocks)
+        caches = tuple((tf.zeros([b.num_heads, self.max_length, b.key_dim]),
+                        tf.zeros([b.num_heads, self.max_length, b.key_dim])) for b in self.blocks)
         total = primer_len + n_new
         first_probs = tf.zeros([self.vocab_size])
 

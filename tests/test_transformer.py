@@ -250,6 +250,20 @@ def test_pretrained_transformer_loads_generates_and_is_small():
     json.dumps(info)  # plain JSON, nothing pickled
 
 
+def test_builder_defaults_are_the_shipped_models_architecture():
+    """build_transformer() with no arguments is the pretrained model's size (a learner who
+    retrains with the defaults gets the model the lesson's table describes)."""
+    shipped = T.load_pretrained()
+    fresh = T.build_transformer()
+    assert T.count_parameters(fresh) == T.count_parameters(shipped)
+    assert T.context_length(fresh) == T.context_length(shipped)
+    blocks = [[layer for layer in m.layers if isinstance(layer, T.TransformerBlock)] for m in (fresh, shipped)]
+    assert len(blocks[0]) == len(blocks[1])
+    for mine, theirs in zip(*blocks):
+        assert {k: v for k, v in mine.get_config().items() if k not in ("name", "dropout", "seed", "trainable", "dtype")} == \
+            {k: v for k, v in theirs.get_config().items() if k not in ("name", "dropout", "seed", "trainable", "dtype")}
+
+
 # ---- without the mask: a tiny loss, and samples that are no tune ------------------------------
 def test_the_unmasked_model_reads_the_answer_and_its_samples_fall_apart():
     """Lesson 06, section 3, in miniature: the same tiny model with and without the mask on real

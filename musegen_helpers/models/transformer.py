@@ -356,15 +356,15 @@ class TransformerBlock(keras.layers.Layer):
 # ---------------------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------------------
-def build_transformer(vocab_size: int = VOCAB_SIZE, max_length: int = 288, embed_dim: int = 64, num_heads: int = 4,
-                      layers: int = 3, ff_dim: int | None = None, dropout: float = 0.1, position: str = "rotary",
+def build_transformer(vocab_size: int = VOCAB_SIZE, max_length: int = 256, embed_dim: int = 128, num_heads: int = 4,
+                      layers: int = 2, ff_dim: int | None = None, dropout: float = 0.1, position: str = "rotary",
                       causal: bool = True, learning_rate: float = 1e-3, seed: int | None = None,
                       name: str = "melody_transformer") -> keras.Model:
     """A next-token Transformer over event tokens, compiled and ready for :func:`train`.
 
     Args:
         vocab_size: number of token kinds (131: 128 pitches, HOLD, REST, END).
-        max_length: the context in tokens (288 = 18 bars of 4/4 in sixteenths): the longest window
+        max_length: the context in tokens (256 = 16 bars of 4/4 in sixteenths): the longest window
             it reads at once, the learned position table's size and the sampler's cache size.
         embed_dim: size of each token's vector (divisible by ``num_heads``).
         num_heads: attention heads per block; each has ``embed_dim // num_heads`` features.

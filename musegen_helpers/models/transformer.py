@@ -35,9 +35,11 @@ cache (its empty slots masked), so a step costs the same at token 10 as at token
 ``call(x, cache=None, cache_update_index=None)`` returns ``(output, cache)`` when given a cache of
 shape ``(batch, 2, max_length, num_heads, key_dim)`` (keys, then values), updated at
 ``cache_update_index``. The sampler itself uses each layer's ``step``: the same numbers with the
-keys and values as two arrays per layer, each step writing one row in place (stacking keys and
-values into one tensor would copy the whole cache at every step), and the rotary angles of every
-position computed once (:func:`rotary_tables`).
+keys and values as two arrays per layer, heads first ``(num_heads, max_length, key_dim)``, each
+step writing one row per head in place (stacking keys and values into one tensor would copy the
+whole cache at every step, and a positions-first layout makes XLA transpose it twice per step),
+the query, key and value from one matrix product, and the rotary angles of every position
+computed once (:func:`rotary_tables`). Measured with ``python -m benchmarks transformer``.
 
 **Scoring.** :class:`TransformerScorer` implements the scoring protocol of
 :mod:`musegen_helpers.scoring` (``name``, ``log2_probs(tunes)``), like lesson 03's

@@ -139,8 +139,10 @@ def run() -> None:
 
     best, wall, cpu = _timed(lambda: ngram.best_kneser_ney(train, valid, orders=KN_ORDERS))
     best_bits = bits_per_token(best, test)
+    best_onsets = bits_per_token(best, test, onsets_only=True)
     print(f"\nbest_kneser_ney over orders {KN_ORDERS}: order {best.order} chosen on validation "
-          f"({wall:.1f} s wall, {cpu:.1f} s cpu, one set of counts for all orders); test {best_bits:.4f} bits/token")
+          f"({wall:.1f} s wall, {cpu:.1f} s cpu, one set of counts for all orders); test {best_bits:.4f} bits/token, "
+          f"{best_onsets:.4f} on onsets")
     wb_best = min((o for o in KN_ORDERS), key=lambda o: rows[("wb", o)][3])
     print(f"Witten-Bell's best order on validation: {wb_best}; at order 32 it scores "
           f"{rows[('wb', 32)][2]:.4f} vs {rows[('wb', wb_best)][2]:.4f} test bits/token")
@@ -152,6 +154,7 @@ def run() -> None:
           f"training: {shared.length} tokens (found in {copy_wall * 1000:.0f} ms)")
 
     print(f"RESULT best_ngram_test_bits_per_token={best_bits:.4f}")
+    print(f"RESULT best_ngram_test_onset_bits_per_token={best_onsets:.4f}")
     print(f"RESULT best_ngram_order={best.order}")
     print(f"RESULT kn_order8_test_bits_per_token={rows[('kn', 8)][2]:.4f}")
     print(f"RESULT kn_order32_test_bits_per_token={rows[('kn', 32)][2]:.4f}")

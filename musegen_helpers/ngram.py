@@ -18,7 +18,9 @@ order 1" — order 3 the trigram. One meaning for every class:
 
 Every tune is read from its own start: the context before the first token is padded with a
 beginning-of-tune symbol ``BOS`` (it is never predicted), and ``END`` is predicted like any
-other token when the tunes contain it. All models give
+other token when the tunes contain it. Kneser–Ney reads a history that reaches back past the
+tune's start as *one* ``BOS`` followed by the tokens so far (KenLM's ``<s>``): a longer run of
+``BOS`` says nothing new, and each extra one would discount the same counts once more. All models give
 
 * ``log2_probs(tunes)`` and ``name`` — the scoring protocol of :mod:`musegen_helpers.scoring`, so
   ``scoring.bits_per_token(model, tunes)`` compares an n-gram with an LSTM on the same tokens;
@@ -314,11 +316,19 @@ class _Counts:
         # ---- count-of-counts per context length, for the discounts ---------------------------
         self.coc_raw = np.zeros((L + 1, 4), dtype=np.int64)
         self.coc_adj = np.zeros((L + 1, 4), dtype=np.int64)
-        s_klo = self._single_klo(ck, ci, L) if T > 1 else np.zeros(1, np.int64)
-        singles_alive = np.cumsum(np.bincount(s_klo, minlength=L + 1)[:L + 1])
+        # a context that reaches back past the tune's start holds BOS; Kneser-Ney reads it with
+        # one BOS only (a longer run of BOS says nothing more), so the count-of-counts of a
+        # context length leave out the contexts with two or more BOS (k > bos depth)
+        if T > 1:
+            s_klo = self._single_klo(ck, ci, L)
+            s_bos = sorted_bos_depth[s_j]
+        else:
+            s_klo, s_bos = np.zeros(1, np.int64), sorted_bos_depth[:1]
+        singles_alive = self._over_depths(s_klo, np.maximum(s_bos + 1, s_klo), np.ones(len(s_klo)), L)
         per_node = [self.n123[0], self.n123[1], bc(ng_raw == 3) if M else np.zeros(0, np.int64), n4]
+        node_stop = np.maximum(np.minimum(self.node_khi, self.node_bos) + 1, self.node_klo)
         for c in range(4):
-            self.coc_raw[:, c] = self._over_depths(self.node_klo, self.node_khi + 1, per_node[c], L)
+            self.coc_raw[:, c] = self._over_depths(self.node_klo, node_stop, per_node[c], L)
         self.coc_raw[:, 0] += singles_alive
         if continuation and L > 0:
             self._continuation_counts(ng_node, s_par, s_j, per_node, singles_alive, bc)
@@ -373,7 +383,8 @@ class _Counts:
         # count-of-counts of continuation counts at each depth k < L:
         #   k_lo <= k < min(k_hi, bos): every follower once (count 1)
         #   k == k_hi < L:              the node's own continuation counts
-        #   k >= bos:                   the context starts at the tune's start: plain counts
+        #   k == bos:                   the context starts with the tune's start: plain counts
+        #   k > bos:                    two or more BOS: never used (read with one BOS)
         klo, khi, bos = self.node_klo, self.node_khi, self.node_bos
         trivial_end = np.where(khi < L, khi, np.minimum(bos, L))
         trivial_end = np.maximum(trivial_end, klo)
@@ -384,14 +395,17 @@ class _Counts:
             self.coc_adj[:, c] += self._over_depths(khi[branching], khi[branching] + 1, adj_coc[c][branching], L)
             from_bos = np.maximum(bos, klo)
             plain = (khi == L)
-            self.coc_adj[:, c] += self._over_depths(from_bos[plain], np.full(int(plain.sum()), L + 1),
+            self.coc_adj[:, c] += self._over_depths(from_bos[plain], np.maximum(bos[plain] + 1, from_bos[plain]),
                                                     per_node[c][plain], L)
         self.coc_adj[:, 0] += singles_alive
 
     # -- queries ------------------------------------------------------------------------
-    def locate(self, xq: np.ndarray, qpos: np.ndarray, max_level: int):
+    def locate(self, xq: np.ndarray, qpos: np.ndarray, max_level: int, one_bos: bool = False):
         """For each context length k = 0..max_level: the queries whose k-token context was seen
-        in training, and its node: ``(idx, node)`` (node < 0: a context seen once)."""
+        in training, and its node: ``(idx, node)`` (node < 0: a context seen once).
+
+        With ``one_bos`` a query's contexts stop at the first one that holds BOS: the history at
+        the tune's start is "BOS + the tokens so far", never a longer run of BOS."""
         L = min(max_level, self.max_context)
         S = self.n_symbols
         q = len(qpos)
@@ -399,6 +413,9 @@ class _Counts:
         node = np.full(q, self.root, dtype=np.int64)
         out = [(idx, node)]
         for k in range(1, L + 1):
+            if one_bos and k > 1:
+                inside = xq[qpos[idx] - (k - 1)] != self.bos   # the k-1 context holds no BOS yet
+                idx, node = idx[inside], node[inside]
             sym = xq[qpos[idx] - k]
             single = node < 0
             safe = np.where(single, 0, node)
@@ -464,7 +481,7 @@ class _Counts:
                        "n3_adj": pick(self.n123_adj[2], st["n3"], 0, 0)})
         return st
 
-    def level_stats(self, tunes: list[np.ndarray], max_level: int, adjusted_below: int):
+    def level_stats(self, tunes: list[np.ndarray], max_level: int, adjusted_below: int, one_bos: bool = False):
         """Counts for every token of ``tunes`` at every context length 0..max_level.
 
         Returns ``(n_queries, per_level, perm)``: the queries are reordered (``perm``) so that
@@ -474,7 +491,7 @@ class _Counts:
         xq, qpos, _ = _pad_tunes(tunes, self.max_context, self.bos)
         targets = xq[qpos]
         q = len(qpos)
-        located = self.locate(xq, qpos, max_level)
+        located = self.locate(xq, qpos, max_level, one_bos)
         depth = np.zeros(q, dtype=np.int64)
         for k, (idx, _) in enumerate(located[1:], start=1):
             depth[idx] = k
@@ -491,7 +508,7 @@ class _Counts:
             per_level.append((slice(0, n_k), st))
         return q, per_level, perm
 
-    def next_token_stats(self, context: np.ndarray, max_level: int, adjusted_below: int):
+    def next_token_stats(self, context: np.ndarray, max_level: int, adjusted_below: int, one_bos: bool = False):
         """Like :meth:`level_stats` for one context and every possible next token."""
         V = self.vocab_size
         max_level = min(max_level, self.max_context)
@@ -501,7 +518,7 @@ class _Counts:
         qpos = np.array([len(history)])
         every = np.arange(V)
         per_level = []
-        for k, (idx, node) in enumerate(self.locate(xq, qpos, max_level)):
+        for k, (idx, node) in enumerate(self.locate(xq, qpos, max_level, one_bos)):
             if len(idx) == 0:
                 break
             adjusted = k < adjusted_below and self.ng_adj is not None
@@ -531,6 +548,10 @@ class _TokenModel:
     def _adjusted_below(self) -> int:
         return 0
 
+    #: read the history at a tune's start as BOS + the tokens so far (one BOS), not as a longer
+    #: run of BOS padding: each longer context would be the same context again
+    _one_bos = False
+
     @property
     def name(self) -> str:
         """A short label for tables, e.g. ``'Kneser-Ney 8-gram'`` (the scoring protocol's ``name``)."""
@@ -552,7 +573,8 @@ class _TokenModel:
         """
         self._check_fitted()
         tunes = _as_tunes(sequences, self.vocab_size)
-        n, per_level, perm = self._counts.level_stats(tunes, self.context_length, self._adjusted_below())
+        n, per_level, perm = self._counts.level_stats(tunes, self.context_length, self._adjusted_below(),
+                                                      self._one_bos)
         p = np.empty(n)
         p[perm] = self._probs(n, per_level)
         with np.errstate(divide="ignore"):
@@ -567,7 +589,8 @@ class _TokenModel:
         next after ``context`` — the tokens of the tune so far, from its start."""
         self._check_fitted()
         context = _as_tunes([context], self.vocab_size, "context")[0]
-        n, per_level = self._counts.next_token_stats(context, self.context_length, self._adjusted_below())
+        n, per_level = self._counts.next_token_stats(context, self.context_length, self._adjusted_below(),
+                                                           self._one_bos)
         return self._probs(n, per_level)
 
     def log_prob(self, tokens) -> float:
@@ -750,11 +773,15 @@ class KneserNey(_TokenModel):
     use *continuation counts* — how many different tokens were seen just before ``h w`` — instead
     of plain counts (a note that follows many different contexts is a good guess in a new one).
     The empty context interpolates with the uniform distribution, so no token has probability 0.
-    An unseen context hands all its mass to the shorter one.
+    An unseen context hands all its mass to the shorter one. Near a tune's start the contexts stop
+    at the one that begins with ``BOS`` (one ``BOS`` + the tokens so far, plain counts: it cannot
+    be extended to the left), as in KenLM; a 32-gram reads the 5th token of a tune as a 6-gram.
 
-    Discounts: three per order, estimated from the count-of-counts n1..n4 of that order; when
-    ``fit`` gets validation tunes they are then tuned (a small search of scale factors around the
-    estimates) to minimise validation bits per token.
+    Discounts: three per order, estimated from the count-of-counts n1..n4 of that order (of the
+    counts that order uses); when ``fit`` gets validation tunes they are then tuned to minimise
+    validation bits per token: first a small search of scale factors around the estimates, then
+    every discount of every order on its own (L-BFGS-B of ``scipy.optimize`` with the exact
+    gradient, within ``0.02 <= D_j <= j``).
 
     Args:
         order: n of the n-gram, 1–32 (1 = unigram; 8 looks at the 7 previous tokens).
@@ -766,6 +793,7 @@ class KneserNey(_TokenModel):
     """
 
     _label = "Kneser-Ney"
+    _one_bos = True
 
     def __init__(self, order: int = 8, discounts="modified", vocab_size: int = VOCAB_SIZE):
         self.order = _check_ngram_order(order)
@@ -790,10 +818,11 @@ class KneserNey(_TokenModel):
         self.discounts_ = self._estimated.copy()
         if valid is not None and self.discounts == "modified":
             n, per_level, _ = self._counts.level_stats(_as_tunes(valid, self.vocab_size, "valid"),
-                                                       self.context_length, self.context_length)
+                                                       self.context_length, self.context_length, self._one_bos)
             cache = (n, per_level)
-            self.discounts_, self.validation_bits_ = _tune_discounts(cache, self._estimated, self.order,
-                                                                     self.vocab_size)
+            table, bits = _tune_discounts(cache, self._estimated, self.order, self.vocab_size)
+            self.discounts_, self.validation_bits_ = _refine_discounts(cache, table, bits, self.order,
+                                                                       self.vocab_size)
         return self
 
     def _estimated_table(self, counts: _Counts, order: int) -> np.ndarray:
@@ -920,6 +949,62 @@ def _tune_discounts(cache, estimated: np.ndarray, order: int, vocab_size: int, m
     return table_for(factors), best
 
 
+def _kn_bits_and_gradient(prepared, n, table, vocab_size):
+    """Validation bits/token of interpolated Kneser–Ney and its exact gradient with respect to
+    every discount (``table``: (levels, 3)), by one pass up the context lengths and one back down.
+
+    Up: ``p_k = (c - D_k(c) + (D_k · N_k) p_{k-1}) / total`` on the queries that saw level k.
+    Down, with ``g = d bits / d p_k``: ``d bits / d D_k[j] = sum g (N_k[j] p_{k-1} - [c is of kind
+    j]) / total`` and ``d bits / d p_{k-1} = g (D_k · N_k) / total``.
+    """
+    p = np.full(n, 1.0 / vocab_size)
+    below = []
+    for k, (where, c, kind, counts_by_kind, inv_total) in enumerate(prepared):
+        d = table[k]
+        previous = p[where].copy()
+        below.append(previous)
+        p[where] = (c - np.array([0.0, d[0], d[1], d[2]])[kind] + (d @ counts_by_kind) * previous) * inv_total
+    bits = -float(np.log2(p).sum()) / n
+    g = -1.0 / (n * math.log(2) * p)
+    grad = np.zeros((len(prepared), 3))
+    for k in range(len(prepared) - 1, -1, -1):
+        where, c, kind, counts_by_kind, inv_total = prepared[k]
+        gk = g[where] * inv_total
+        grad[k] = counts_by_kind @ (gk * below[k]) - np.bincount(kind, weights=gk, minlength=4)[1:]
+        g[where] = gk * (table[k] @ counts_by_kind)
+    return bits, grad
+
+
+def _refine_discounts(cache, start: np.ndarray, start_bits: float, order: int, vocab_size: int,
+                      max_iter: int = 20):
+    """Tune every discount of every context length on its own (3 per length) from ``start``, to
+    minimise validation bits/token: L-BFGS-B (``scipy.optimize.minimize``) with the exact gradient
+    of :func:`_kn_bits_and_gradient`, inside the bounds ``0.02 <= D_j <= j`` of
+    :func:`_clip_discounts`. Returns ``(table, bits)``, never worse than ``(start, start_bits)``.
+    """
+    from scipy.optimize import minimize
+
+    n, per_level = cache
+    prepared = _prepare_kn(per_level, order)
+    m = len(prepared)  # context lengths seen in validation; longer ones keep their discounts
+    if n == 0 or m == 0:
+        return start.copy(), start_bits
+
+    def objective(flat):
+        bits, grad = _kn_bits_and_gradient(prepared, n, flat.reshape(m, 3), vocab_size)
+        return bits, grad.ravel()
+
+    bounds = [(0.02, float(j)) for _ in range(m) for j in (1, 2, 3)]
+    x0 = np.clip(start[:m].ravel(), [b[0] for b in bounds], [b[1] for b in bounds])
+    result = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": max_iter, "ftol": 1e-5})
+    if not np.isfinite(result.fun) or result.fun >= start_bits:
+        return start.copy(), start_bits
+    table = start.copy()
+    table[:m] = result.x.reshape(m, 3)
+    return table, float(result.fun)
+
+
 # ---------------------------------------------------------------------------------------
 # Model selection
 # ---------------------------------------------------------------------------------------
@@ -929,11 +1014,14 @@ def best_kneser_ney(train, valid, orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 
     bits per token — lesson 03's n-gram baseline.
 
     All orders share one set of counts (fitted once at the highest order). With ``tune`` the
-    discounts of each order are tuned on ``valid`` first.
+    discounts of each order are scaled to fit ``valid`` first (the search of scale factors of
+    :class:`KneserNey`), and the order chosen on those scores then has each of its discounts
+    tuned on its own, as ``KneserNey(order).fit(train, valid)`` does.
 
     Returns:
         the best :class:`KneserNey`, with ``validation_bits_`` (its score) and
-        ``validation_by_order_`` (``{order: validation bits/token}``).
+        ``validation_by_order_`` (``{order: validation bits/token}``; the chosen order's entry is
+        its score after the per-discount tuning, the others' after the scale-factor search).
     """
     orders = sorted({_check_ngram_order(o) for o in orders})
     if not orders:
@@ -942,7 +1030,7 @@ def best_kneser_ney(train, valid, orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 
     train_tunes = _as_tunes(train, top.vocab_size)
     valid_tunes = _as_tunes(valid, top.vocab_size, "valid")
     counts = _Counts(train_tunes, top.context_length, True, top.vocab_size)
-    n, per_level, _ = counts.level_stats(valid_tunes, top.context_length, top.context_length)
+    n, per_level, _ = counts.level_stats(valid_tunes, top.context_length, top.context_length, True)
     scores, tables = {}, {}
     for order in orders:
         model = KneserNey(order)
@@ -954,6 +1042,9 @@ def best_kneser_ney(train, valid, orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 
             tables[order] = estimated
             scores[order] = _bits(_kn_probs(n, cache[1], estimated, order, top.vocab_size))
     best = min(orders, key=lambda o: scores[o])
+    if tune:  # the chosen order's discounts are then tuned one by one, as KneserNey.fit does
+        tables[best], scores[best] = _refine_discounts((n, per_level[:best]), tables[best], scores[best],
+                                                       best, top.vocab_size)
     model = KneserNey(best)
     model._counts = counts
     model._estimated = model._estimated_table(counts, best)

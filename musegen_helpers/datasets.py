@@ -579,11 +579,26 @@ def _skyline_batch(file, ticks, length, pitch, velocity, rank, tpb, n_files):
     if not n:
         return (np.zeros(0, np.uint8), np.zeros(0), np.zeros(0), np.zeros(0, np.uint8),
                 np.zeros(n_files + 1, np.int64))
-    # sort by (file, tick, pitch): each onset's highest note is the last of its group. The rows
-    # are runs already in time order (a track each), which the stable sort (timsort) merges.
-    key = (file.astype(np.int64) << 38) | (ticks.astype(np.int64) << 7) | pitch
-    order = np.argsort(key, kind="stable")
-    k = key[order]
+    # sort by (file, tick, pitch), rows in their order within each: each onset's highest note is
+    # the last of its group. One sort of the values of int64 keys that end with the row number
+    # (numpy's stable sort merges the runs the rows already are: a track each, in time order).
+    row_bits = max(1, (n - 1).bit_length())
+    tick_bits = int(ticks.max()).bit_length()
+    if int(ticks.min()) >= 0 and int(file[-1]).bit_length() + tick_bits + 7 + row_bits <= 63:
+        key = file.astype(np.int64)
+        key <<= tick_bits
+        key |= ticks
+        key <<= 7
+        key |= pitch
+        key <<= row_bits
+        key |= np.arange(n)
+        key.sort(kind="stable")
+        order = key & ((1 << row_bits) - 1)
+        k = key >> row_bits
+    else:  # a tick past 2**31 or a huge folder: sort the rows by a key without them
+        key = (file.astype(np.int64) << 38) | (ticks.astype(np.int64) << 7) | pitch
+        order = np.argsort(key, kind="stable")
+        k = key[order]
     last = np.empty(n, bool)
     last[-1] = True
     onset = k >> 7
@@ -611,17 +626,16 @@ def _skyline_batch(file, ticks, length, pitch, velocity, rank, tpb, n_files):
     f = file[cand]
     q = tpb[f]
     s, d = ticks[cand] / q, length[cand] / q
-    p, v = pitch[cand].astype(np.int16), velocity[cand]
+    p, v = pitch[cand], velocity[cand]
     m = len(s)
     end = s + d
-    index = np.arange(m)
     # after candidate k, the next kept note is the first later candidate of its file that starts
     # when k no longer sounds (skyline's 1e-9 tolerance on quarter-note floats) or that is at least
     # as high — or the file's end (where the next file's candidates begin). Usually it is the very
     # next candidate; the others are found by stepping forward together, and the few with a long
     # window (a note held over many onsets) one by one.
     lifted = s + 1e-9
-    pos = index + 1
+    pos = np.arange(1, m + 1)
     active = np.flatnonzero((lifted[1:] < end[:-1]) & (f[1:] == f[:-1]) & (p[1:] < p[:-1]))
     if len(active):
         file_end = np.searchsorted(f, np.arange(1, n_files + 1))[f[active]]
@@ -637,41 +651,42 @@ def _skyline_batch(file, ticks, length, pitch, velocity, rank, tpb, n_files):
         for k, j, stop in zip(active.tolist(), (step + 1).tolist(), file_end.tolist()):
             found = np.flatnonzero((lifted[j:stop] >= end[k]) | (p[j:stop] >= p[k]))
             pos[k] = j + int(found[0]) if len(found) else stop
-    nxt = np.append(pos, m)  # position m: the end
-    # the kept notes: 0, nxt[0], nxt[nxt[0]], ... — one chain through every file, since a file's
-    # last kept note leads to the next file's first candidate. Most candidates lead to the very
-    # next one; those that skip some ("jumpers": a held higher note over lower ones) drop the
-    # candidates they skip, when they are kept themselves.
-    jumpers = np.flatnonzero(pos > index + 1)
-    kept_mask = np.ones(m, bool)
-    if len(jumpers):
+        # the kept notes: 0, pos[0], pos[pos[0]], ... — one chain through every file, since a
+        # file's last kept note leads to the next file's first candidate. Most candidates lead to
+        # the very next one; a kept "jumper" (a held higher note over lower ones) drops the
+        # candidates it skips. A jumper past the reach of every earlier one is kept (nothing skips
+        # it); after a kept jumper, the next kept one is the first jumper at or past its reach, so
+        # the chain is followed only through the jumpers that lie in an earlier one's reach.
+        jumpers = np.flatnonzero(pos > np.arange(1, m + 1))
         reach = pos[jumpers]
-        # a jumper past every earlier one's window is kept; the others are settled in order,
-        # only within the runs of overlapping windows
-        covered = np.zeros(len(jumpers), bool)
-        covered[1:] = jumpers[1:] < np.maximum.accumulate(reach)[:-1]
-        keep_j = ~covered
-        if covered.any():
-            runs = np.flatnonzero(covered | np.append(covered[1:], False))
-            until = 0
-            for i, k, j, head in zip(runs.tolist(), jumpers[runs].tolist(), reach[runs].tolist(),
-                                     (~covered[runs]).tolist()):
-                if head or k >= until:
-                    keep_j[i] = True
-                    until = j
-        k, j = jumpers[keep_j], reach[keep_j]
-        skipped = np.cumsum(np.bincount(k + 1, minlength=m + 1) - np.bincount(j, minlength=m + 1))
-        kept_mask = skipped[:m] == 0
-    kept = np.flatnonzero(kept_mask)
-    following = nxt[kept]
+        keep = np.ones(len(jumpers), bool)
+        keep[1:] = jumpers[1:] >= np.maximum.accumulate(reach)[:-1]
+        heads = np.flatnonzero(keep[:-1] & ~keep[1:])
+        if len(heads):
+            then = np.searchsorted(jumpers, reach).tolist()
+            free, chain = keep.tolist(), []
+            for i in heads.tolist():
+                i = then[i]
+                while i < len(free) and not free[i]:
+                    chain.append(i)
+                    i = then[i]
+            keep[chain] = True
+        skipped = np.zeros(m + 1, np.int8)  # +1 from a kept jumper's next candidate, -1 at its reach
+        skipped[jumpers[keep] + 1] = 1
+        skipped[reach[keep]] = -1
+        kept = np.flatnonzero(np.cumsum(skipped[:m], dtype=np.int8) == 0)
+    else:
+        kept = np.arange(m)
+    following = pos[kept]
+    f_kept, s_kept, dur = f[kept], s[kept], d[kept]
     has_next = following < m
-    has_next[has_next] = f[following[has_next]] == f[kept[has_next]]
-    dur = d[kept].copy()
-    cut = has_next.copy()
-    cut[has_next] = end[kept][has_next] > s[following[has_next]] + 1e-9  # still sounding: cut there
-    dur[cut] = s[following[cut]] - s[kept][cut]
-    offsets = np.searchsorted(f[kept], np.arange(n_files + 1)).astype(np.int64)
-    return p[kept].astype(np.uint8), s[kept], dur, v[kept], offsets
+    has_next[has_next] = f[following[has_next]] == f_kept[has_next]
+    nexts = s[following[has_next]]
+    cut = end[kept[has_next]] > nexts + 1e-9  # still sounding when the next kept note starts: cut there
+    where = np.flatnonzero(has_next)[cut]
+    dur[where] = nexts[cut] - s_kept[where]
+    offsets = np.searchsorted(f_kept, np.arange(n_files + 1)).astype(np.int64)
+    return p[kept], s_kept, dur, v[kept], offsets
 
 
 def _bar_counts(headers: list[Piece], ends: np.ndarray) -> list[int]:
@@ -736,15 +751,17 @@ def _tunes_from_batch(batch, kind: str, track: int | None, min_notes: int) -> di
     ends = np.zeros(n_files)
     if len(has):
         ends[has] = np.maximum.reduceat(start + duration, offsets[has])
+    from .representation import MAX_STEPS
+
     good = []
-    for i, header in enumerate(batch.headers):
+    long = (ends * CACHED_STEPS_PER_QUARTER > MAX_STEPS).tolist()  # as _too_long works it out
+    for i, (header, count) in enumerate(zip(batch.headers, counts.tolist())):
         if header is None or i in results:
             continue
-        count = int(counts[i])
         if count < max(1, min_notes):
             results[i] = _too_few(kind, track, count, min_notes)
             continue
-        too_long = _too_long(float(ends[i]))
+        too_long = long[i] and _too_long(float(ends[i]))
         if too_long:
             results[i] = too_long
             continue
@@ -757,6 +774,9 @@ def _tunes_from_batch(batch, kind: str, track: int | None, min_notes: int) -> di
         a, b = offsets[i], offsets[i + 1]
         results[i] = (header, lead, n_bars, (pitch[a:b], start[a:b], duration[a:b], velocity[a:b]))
     return results
+
+
+_FOLDER_BLOCK = 32  # files read and reduced to melodies together (see from_midi_folder)
 
 
 def from_midi_folder(path: str | os.PathLike, melody: str = "skyline", *, recursive: bool = True,
@@ -784,9 +804,9 @@ def from_midi_folder(path: str | os.PathLike, melody: str = "skyline", *, recurs
     durations in quarter notes from the tune's first note (``meta["leading_silence"]`` says how
     much silence came before it).
 
-    Speed: with ``fast=True`` (the default) and symusic installed, the files are read together by
-    :func:`~musegen_helpers.midi_io.load_midi_batch` (symusic's C++ parser, then numpy) and the
-    melodies of all of them are taken in one vectorised pass — tens of times faster than
+    Speed: with ``fast=True`` (the default) and symusic installed, the files are read 32 at a time
+    by :func:`~musegen_helpers.midi_io.load_midi_batch` (symusic's C++ parser, then numpy) and the
+    melodies of each 32 are taken in one vectorised pass — tens of times faster than
     :func:`~musegen_helpers.midi_io.load_midi` (``python -m benchmarks midi`` measures it); a file
     with anything that path cannot reproduce exactly (see
     :func:`~musegen_helpers.midi_io.load_midi_arrays`) is read by load_midi instead, with a
@@ -807,8 +827,9 @@ def from_midi_folder(path: str | os.PathLike, melody: str = "skyline", *, recurs
         raise MusicFileError(folder, "this is a file, not a folder",
                              "pass the folder that holds your MIDI files (or use load_midi for one file)")
     pattern = "**/*" if recursive else "*"
-    found = sorted((p.relative_to(folder).as_posix(), p) for p in folder.glob(pattern)
-                   if p.is_file() and p.suffix.lower() in (".mid", ".midi"))
+    depth = len(folder.parts)  # each path's parts below the folder, joined with '/': its relative posix path
+    found = sorted(("/".join(p.parts[depth:]), p) for p in folder.glob(pattern)
+                   if p.suffix.lower() in (".mid", ".midi") and p.is_file())
     files = [p for _, p in found]
     if not files:
         raise MusicFileError(folder, "holds no .mid or .midi files",
@@ -817,12 +838,20 @@ def from_midi_folder(path: str | os.PathLike, melody: str = "skyline", *, recurs
     name = folder.name or str(folder)
     errors: list = [None] * len(files)
     fast_results: dict = {}
-    if fast:  # every file at once: symusic reads them, numpy takes the melodies of all together
-        with warnings.catch_warnings():
+    if fast:  # many files at once: symusic reads them, numpy takes the melodies of all together
+        # in blocks of files, so numpy's working arrays stay small enough to be reused from one
+        # block to the next (one folder-sized set of arrays costs more in fresh memory pages than
+        # the block-by-block calls cost in Python)
+        errors = []
+        with warnings.catch_warnings(), tqdm(total=len(files), desc=f"reading {name}", unit="file",
+                                             disable=not progress) as bar:
             warnings.simplefilter("ignore")
-            batch = load_midi_batch(tqdm(files, desc=f"reading {name}", unit="file", disable=not progress))
-            fast_results = _tunes_from_batch(batch, kind, track, min_notes)
-        errors = batch.errors
+            for first in range(0, len(files), _FOLDER_BLOCK):
+                batch = load_midi_batch(files[first:first + _FOLDER_BLOCK])
+                for i, result in _tunes_from_batch(batch, kind, track, min_notes).items():
+                    fast_results[first + i] = result
+                errors += batch.errors
+                bar.update(len(batch))
     # the files the fast reader left to load_midi (all of them with fast=False)
     slow = [i for i in range(len(files)) if errors[i] is None and i not in fast_results]
     slow_bar = tqdm(slow, desc=f"reading {name}" + (" (careful reader, load_midi)" if fast else ""),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import io
 import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -604,39 +605,43 @@ def load_midi_batch(paths, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = 
     Lesson: 03_lstm (a folder of your own MIDI files)
     """
     symusic = _symusic()
+    # symusic.Score.from_midi(data) is this, behind a Python dispatch on the time unit
+    from_midi = getattr(getattr(symusic, "core", None), "ScoreTick", symusic.Score).from_midi if symusic else None
     read: list = []  # per file: None, or (path, tpb, midi type, meta events, names, title, n notes)
     errors: list = []
-    columns: list[list[np.ndarray]] = [[], [], [], []]  # pitch, ticks, length, velocity, per track
+    parts: list = []  # the notes of each track: bytes in _NOTE_DTYPE's layout
     track_rows: list[tuple[int, int, int, bool]] = []  # (file, track, n notes, is_drum) per track
     for fi, path in enumerate(paths):
-        try:
-            data, p = _midi_bytes(path, max_bytes)
-        except (MusicFileError, LimitError) as exc:
-            errors.append(exc)
-            read.append(None)
-            continue
+        data, p = _plain_midi_bytes(path, max_bytes)
+        tracks = _declared_tracks(data)
+        if tracks is None:  # anything unusual: load_midi's own checks, its errors and its warnings
+            try:
+                data, p = _midi_bytes(path, max_bytes)
+            except (MusicFileError, LimitError) as exc:
+                errors.append(exc)
+                read.append(None)
+                continue
+            tracks = _declared_tracks(data)
         errors.append(None)
-        got = _read_fast(data, p, symusic) if symusic is not None else None
+        got = _read_fast(data, p, from_midi, tracks) if from_midi is not None and tracks is not None else None
         if got is None:
             read.append(None)
             continue
-        info, tracks = got
+        info, notes = got
         n = 0
-        for ti, a, is_drum in tracks:
-            k = len(a["time"])
+        for ti, k, a, is_drum in notes:
             n += k
-            columns[0].append(a["pitch"])
-            columns[1].append(a["time"])
-            columns[2].append(a["duration"])
-            columns[3].append(a["velocity"])
+            parts.append(a)
             track_rows.append((fi, ti, k, is_drum))
         read.append(info + (n,))
     n_files = len(read)
     counts = np.array([r[-1] if r is not None else 0 for r in read], np.int64)
     rows = np.array(track_rows, np.int64).reshape(-1, 4)
     per_track = rows[:, 2]
-    pitch, ticks, length, velocity = (np.concatenate([np.zeros(0, dtype), *column], dtype=dtype, casting="unsafe")
-                                      for column, dtype in zip(columns, (np.uint8, np.int32, np.int32, np.uint8)))
+    every = np.frombuffer(b"".join(parts), _NOTE_DTYPE)
+    pitch, velocity = every["pitch"].astype(np.uint8), every["velocity"].astype(np.uint8)
+    ticks, length = every["time"].astype(np.int32), every["duration"].astype(np.int32)
+    del every, parts
     file = np.repeat(rows[:, 0].astype(np.int32), per_track)
     track = np.repeat(rows[:, 1].astype(np.int32), per_track)
     is_drum = np.repeat(rows[:, 3].astype(bool), per_track)
@@ -648,23 +653,22 @@ def load_midi_batch(paths, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = 
     if len(ticks) > 1:
         # notes must come in time order within each track (symusic sorts them; checked, not assumed)
         track_starts = np.cumsum(per_track)
-        back = np.flatnonzero(ticks[1:] < ticks[:-1]) + 1
-        back = back[~np.isin(back, track_starts)]
-        declined[file[back]] = True
+        back = ticks[1:] < ticks[:-1]
+        firsts = track_starts[:-1]  # a track's first note may start before the last one of the track before
+        back[firsts[(firsts > 0) & (firsts < len(ticks))] - 1] = False
+        declined[file[1:][back]] = True
         # overlapping notes of one key in one track: mido and symusic may pair them differently.
-        # A stable sort by (track, pitch) keeps each key's notes in time order (16-bit radix
-        # passes: a header counts at most 65 535 tracks, so the key has 23 bits); then each note
-        # is compared with the one before it on the same key of the same file.
-        key = track * 128 + pitch
-        if int(track.max()) < 512:
-            order = np.argsort(key.astype(np.uint16), kind="stable")
-        else:
-            order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
-            order = order[np.argsort((key >> 16)[order].astype(np.uint16), kind="stable")]
-        t, e = ticks[order], (ticks.astype(np.int64) + length)[order]
+        # A stable sort by pitch (one 8-bit radix pass) keeps the rows of each pitch in their
+        # order: track by track, each in time order. Then each note is compared with the one
+        # before it, when that one has the same key in the same track of the same file.
+        order = np.argsort(pitch, kind="stable")
+        end = ticks.astype(np.int64)
+        end += length
+        t, e = ticks[order], end[order]
         near = np.flatnonzero(t[1:] < e[:-1])  # starts before the note before it ends...
         a, b = order[near], order[near + 1]
-        clash = (key[a] == key[b]) & (file[a] == file[b])  # ...on the same key of the same file
+        # ...on the same key of the same track of the same file
+        clash = (pitch[a] == pitch[b]) & (track[a] == track[b]) & (file[a] == file[b])
         declined[file[b[clash]]] = True
     if declined.any():
         keep = ~declined[file]
@@ -686,43 +690,94 @@ def load_midi_batch(paths, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = 
     return MidiBatch(pitch, ticks, length, velocity, file, track, is_drum, offsets, tpbs, headers, errors)
 
 
-def _read_fast(data: bytes, p: Path, symusic):
-    """One file through symusic (checked bytes in): ``(facts for the header, [(track, notes as
-    symusic's numpy dict, is_drum)])``, or None where the fast path steps aside."""
-    header_length = struct.unpack(">L", data[4:8])[0]
-    midi_type, n_tracks, tpb = struct.unpack(">HHH", data[8:14])
-    if midi_type not in (0, 1) or tpb == 0 or tpb & 0x8000:
+def _plain_midi_bytes(path: PathLike, max_bytes: int) -> tuple[bytes | None, Path]:
+    """The bytes of a regular file of 1 to ``max_bytes`` bytes, read whole, or None (then
+    :func:`_midi_bytes` reads it again and says what is wrong). One read of the file's own size:
+    asking for ``max_bytes + 1`` bytes, as :func:`_midi_bytes` does, has the system hand over
+    (and fault in) megabytes of fresh memory for every file."""
+    p = path if isinstance(path, Path) else Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None, p
+    try:
+        st = os.fstat(fd)
+        size = st.st_size
+        if stat.S_ISREG(st.st_mode) and 0 < size <= max_bytes:
+            data = os.read(fd, size + 1)
+            if len(data) == size:
+                return data, p
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return None, p
+
+
+def _declared_tracks(data: bytes | None) -> list[tuple[int, int]] | None:
+    """Where the events of each track lie, ``[(first byte, end)]``, for a MIDI file framed exactly
+    as its chunks declare — 'MThd', then the header's number of 'MTrk' chunks one after another,
+    each at least 4 bytes long and ending with End-of-Track, each followed by a chunk id or the end
+    of the file: the files :func:`_checked_chunks` passes through without a change or a warning.
+    None for anything else (no file, or a file :func:`_midi_bytes` must check, mend or refuse)."""
+    if data is None or len(data) < 14 or not data.startswith(b"MThd"):
         return None
-    raw = np.frombuffer(data, dtype=np.uint8)
-    special = np.flatnonzero(raw >= 0xF0)  # meta, sysex and system bytes (and a few others)
-    out = [b"MThd\x00\x00\x00\x06", data[8:14]]
+    n = len(data)
+    header_length, _, n_tracks = struct.unpack_from(">LHH", data, 4)
     pos = 8 + header_length
+    if header_length < 6 or pos > n:
+        return None
+    tracks = []
+    last = n_tracks - 1
+    for ti in range(n_tracks):
+        body = pos + 8
+        if body > n or not data.startswith(b"MTrk", pos):
+            return None
+        end = body + struct.unpack_from(">L", data, pos + 4)[0]
+        if end > n or end - body < 4 or not data.endswith(_END_OF_TRACK, body, end):
+            return None
+        if end != n and ti != last and not data.startswith(b"MTrk", end) and not _is_chunk_id(data[end:end + 4]):
+            return None
+        tracks.append((body, end))
+        pos = end
+    return tracks
+
+
+def _read_fast(data: bytes, p: Path, from_midi, tracks: list[tuple[int, int]]):
+    """One file through symusic's ``from_midi`` (bytes framed as declared, ``tracks`` from
+    :func:`_declared_tracks` in): ``(facts for the header, [(track, n notes, the notes' bytes
+    (:data:`_NOTE_DTYPE`), is_drum)])``, or None where the fast path steps aside."""
+    midi_type, _, tpb = struct.unpack_from(">HHH", data, 8)
+    if midi_type > 1 or tpb == 0 or tpb & 0x8000:
+        return None
+    out = [b"MThd\x00\x00\x00\x06", data[8:14]]
     tempos: list = []
     time_sigs: list = []
     bad_meters: list[str] = []
     keys: list = []
     names: list[str] = []
     title = ""
-    for ti in range(n_tracks):
-        body = pos + 8
-        end = body + struct.unpack(">L", data[pos + 4:body])[0]
-        pos = end
-        if data[end - 3:end] != _END_OF_TRACK or end - body < 4:
-            return None  # no End-of-Track event (load_midi reads it anyway)
-        lo, hi = np.searchsorted(special, (body, end - 3))
-        scanned = _scan_meta_events(data, body, end, int(special[hi - 1]) + 1 if hi > lo else body)
+    for ti, (body, end) in enumerate(tracks):
+        events = data[body:end - 3]  # all but End-of-Track
+        # its note-on status bytes (9n) and its bytes >= F0 (meta, sysex and system events, long
+        # delta times): the events that hold one of the latter are read in Python
+        kept = events.translate(None, _NOT_NOTE_ON_OR_HIGH)
+        on = kept.translate(None, _NOT_NOTE_ON)
+        scanned = _scan_meta_events(data, body, end, len(kept) - len(on)) if len(kept) > len(on) else ()
         if scanned is None:
             return None
         name = None  # mido's track.name: the first track_name event's text
         for tick, kind, payload, msg in scanned:
             if kind == 0x03:
-                text = _text(payload.decode("latin-1")).strip()
+                try:  # as _text reads mido's Latin-1 text: UTF-8 when the bytes are valid UTF-8
+                    text = payload.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    text = payload.decode("latin-1").strip()
                 if name is None:
                     name = text
                 if ti == 0 and not title:
                     title = text
-                continue
-            if kind == 0x51:
+            elif kind == 0x51:
                 if msg.tempo > 0:
                     tempos.append((tick, mido.tempo2bpm(msg.tempo)))
             elif kind == 0x58:
@@ -734,34 +789,114 @@ def _read_fast(data: bytes, p: Path, symusic):
             elif kind == 0x59:
                 keys.append((tick, msg.key))
         names.append(name or "")
-        # close every note still sounding at End-of-Track, as load_midi does, so symusic keeps
-        # it: note-offs for every key of every channel the track may play on (any byte 9n in the
-        # track), twice (a second note of one key left sounding shows up as an overlap, and the
-        # file goes the slow way)
-        events = [_note_closers(c) for c in range(16) if data.find(_NOTE_ON_BYTES[c], body, end - 3) >= 0]
-        marker = f"musegen track {ti}".encode("ascii")
-        events.append(b"\xff\x03" + bytes([len(marker)]) + marker)  # symusic names a track by its last name
-        track_body = b"".join((data[body:end - 3], events[0], *(b"\x00" + e for e in events[1:]),
-                               b"\x00" + _END_OF_TRACK))
-        out += [b"MTrk", struct.pack(">L", len(track_body)), track_body]
+        tail = _track_tail(events, on, ti)
+        out += (b"MTrk", (len(events) + len(tail)).to_bytes(4, "big"), events, tail)
     try:
-        score = symusic.Score.from_midi(b"".join(out))
+        score = from_midi(b"".join(out))
     except Exception:  # symusic refuses the file: load_midi says why (or reads it)
         return None
     if score.ticks_per_quarter != tpb:
         return None
-    tracks = []
+    notes = []
     seen: set[int] = set()
     for tr in score.tracks:
-        ti = int(tr.name.rsplit(" ", 1)[1])
+        name = tr.name
+        ti = _MARKED.get(name)
+        if ti is None:
+            ti = int(name.rsplit(" ", 1)[1])
         if ti in seen:
             return None  # one MIDI track, several channels or programs: load_midi labels them
         seen.add(ti)
-        tracks.append((ti, tr.notes.numpy(), bool(tr.is_drum)))
-    return (p, tpb, midi_type, tempos, time_sigs, bad_meters, keys, title, names), tracks
+        notes.append((ti, *_track_notes(tr.notes), bool(tr.is_drum)))
+    return (p, tpb, midi_type, tempos, time_sigs, bad_meters, keys, title, names), notes
 
 
-_NOTE_ON_BYTES = [bytes([0x90 | c]) for c in range(16)]
+#: symusic's notes in ticks as it stores them: time, duration (int32), pitch, velocity (int8)
+_NOTE_DTYPE = np.dtype({"names": ["time", "duration", "pitch", "velocity"], "formats": ["<i4", "<i4", "i1", "i1"],
+                        "offsets": [0, 4, 8, 9], "itemsize": 12})
+_STATE_LAYOUT_OK: list[bool] = []  # [whether symusic's serialised notes are _NOTE_DTYPE], once known
+
+
+def _track_notes(notes) -> tuple[int, bytes | memoryview]:
+    """A symusic track's notes (a NoteTickList): how many, and their bytes in the layout of
+    :data:`_NOTE_DTYPE` (for ``np.frombuffer``, once the tracks of many files are joined).
+
+    ``notes.numpy()`` builds four arrays element by element (~18 ns a note); the list's pickle
+    state (``__getstate__``, symusic's own serialisation) is the notes' memory as it is — a 4-byte
+    count, then 12 bytes a note — in a third of the time. That layout is symusic's, not a promise:
+    the first track read is checked against ``numpy()``, and every state must hold its count and
+    exactly that many notes, or ``numpy()`` is used."""
+    n = len(notes)
+    if _STATE_LAYOUT_OK != [False]:
+        try:
+            state = notes.__getstate__()
+        except Exception:  # another symusic: its own numpy() below
+            state = None
+        if isinstance(state, bytes) and len(state) == 4 + 12 * n and int.from_bytes(state[:4], "little") == n:
+            if _STATE_LAYOUT_OK:
+                return n, memoryview(state)[4:]
+            if n:  # the first track with notes: the layout is what numpy() says, or never used
+                got, a = np.frombuffer(state, _NOTE_DTYPE, n, 4), notes.numpy()
+                _STATE_LAYOUT_OK.append(all(np.array_equal(got[name], a[name]) for name in _NOTE_DTYPE.names))
+                if _STATE_LAYOUT_OK[0]:
+                    return n, memoryview(state)[4:]
+    a = notes.numpy()
+    out = np.zeros(n, _NOTE_DTYPE)
+    for name in _NOTE_DTYPE.names:
+        out[name] = a[name]
+    return n, out.tobytes()
+
+
+#: every byte but the note-on status bytes 90..9F (deleted to find the channels a track plays on)
+_NOT_NOTE_ON = bytes(b for b in range(256) if b >> 4 != 0x9)
+_NOT_HIGH = bytes(range(0xF0))
+_NOT_NOTE_ON_OR_HIGH = bytes(b for b in range(0xF0) if b >> 4 != 0x9)
+#: the track names _track_tail writes, and the MIDI track each stands for
+_MARKED = {f"musegen track {ti}": ti for ti in range(64)}
+_TAILS: dict[tuple[bytes, int], bytes] = {}
+
+
+def _track_tail(events: bytes, on: bytes, ti: int) -> bytes:
+    """What goes after a track's ``events`` (less End-of-Track) for symusic: note-offs that close
+    every note still sounding at End-of-Track, as load_midi does, so symusic keeps it — for every
+    key of every channel the track may play on, twice (a second note of one key left sounding
+    shows up as an overlap, and the file goes the slow way) — then a track name saying which MIDI
+    track this is (symusic names a track by its last name), then End-of-Track.
+
+    The channels: those of the bytes 9n in the track (``on`` holds them all) that may be the status
+    byte of a note-on, see :func:`_may_start_note_on`."""
+    if not on:
+        channels = b""
+    elif on.count(on[:1]) == len(on):  # one channel, the usual case
+        channels = on[:1] if _may_start_note_on(events, on[0]) else b""
+    else:
+        channels = bytes(status for status in sorted(set(on)) if _may_start_note_on(events, status))
+    tail = _TAILS.get((channels, ti))
+    if tail is None:
+        marker = f"musegen track {ti}".encode("ascii")
+        parts = [_note_closers(status & 0x0F) for status in channels]
+        parts.append(b"\xff\x03" + bytes([len(marker)]) + marker)
+        tail = b"\x00".join(parts) + b"\x00" + _END_OF_TRACK
+        if len(_TAILS) < 4096:
+            _TAILS[(channels, ti)] = tail
+    return tail
+
+
+def _may_start_note_on(events: bytes, status: int) -> bool:
+    """Whether some byte ``status`` (9n) in a track's events may be a note-on's status byte: one
+    followed by two bytes under 0x80 (a key and a velocity), or too near the end to tell. A 9n
+    byte followed by a byte >= 0x80 is part of a delta time (a rest of 2 048 ticks or more starts
+    with one), or of meta or sysex data: symusic refuses a note-on whose key or velocity byte is
+    over 127 (tests/test_midi_folder.py checks it), so in a file it reads such a byte is never a
+    note-on. Leaving those channels out keeps symusic from reading hundreds of note-offs that
+    close nothing."""
+    n = len(events)
+    i = events.find(status)
+    while i >= 0:
+        if i + 2 >= n or (events[i + 1] < 0x80 and events[i + 2] < 0x80):
+            return True
+        i = events.find(status, i + 1)
+    return False
 
 
 _CLOSERS: dict[int, bytes] = {}
@@ -797,19 +932,33 @@ def _decoded_meta(kind: int, payload: bytes):
     return found
 
 
-def _scan_meta_events(data: bytes, body: int, end: int, stop_at: int) -> list | None:
-    """Walk a track's events from byte ``body`` (as mido reads them) until past byte ``stop_at``
-    and any meta or sysex event: every event that holds a byte >= 0xF0 (a meta, sysex or system
-    event, or a long delta time) is read here, and what follows holds only channel messages,
-    which symusic and mido read alike. Returns ``[(tick, meta type, data, mido message)]`` for track
-    names and the meta events mido decodes, or None for anything the fast path leaves to load_midi: a meta
-    event mido cannot decode, End-of-Track before the end, running status after a meta or sysex
-    event (or with none), an F7 sysex escape, a system message, a delta time over 4 bytes."""
+def _scan_meta_events(data: bytes, body: int, end: int, n_high: int) -> list | None:
+    """Walk a track's events from byte ``body`` (as mido reads them) until past the last of its
+    ``n_high`` bytes >= 0xF0 before End-of-Track and any meta or sysex event: every event that
+    holds such a byte (a meta, sysex or system event, or a long delta time) is read here, and what
+    follows holds only channel messages, which symusic and mido read alike. Returns ``[(tick, meta
+    type, data, mido message)]`` for track names and the meta events mido decodes, or None for
+    anything the fast path leaves to load_midi: a meta event mido cannot decode, End-of-Track
+    before the end, running status after a meta or sysex event (or with none), an F7 sysex escape,
+    a system message, a delta time over 4 bytes."""
     pos, tick, last_status, after_meta = body, 0, None, False
+    seen, counted = 0, body  # bytes >= 0xF0 in data[body:counted]
     found: list = []
-    while pos < end and (pos < stop_at or after_meta):
-        delta, q = _vlq(data, pos, end)
-        if delta is None or q >= end:
+    while pos < end:
+        if not after_meta:
+            if pos > counted:
+                seen += len(data[counted:pos].translate(None, _NOT_HIGH))
+                counted = pos
+            if seen >= n_high:
+                break
+        delta = data[pos]
+        if delta < 0x80:  # a one-byte delta time, the usual case
+            q = pos + 1
+        else:
+            delta, q = _vlq(data, pos, end)
+            if delta is None:
+                return None
+        if q >= end:
             return None
         tick += delta
         status = data[q]
@@ -823,7 +972,11 @@ def _scan_meta_events(data: bytes, body: int, end: int, stop_at: int) -> list | 
             if q >= end:
                 return None
             kind = data[q]
-            length, q = _vlq(data, q + 1, end)
+            q += 1
+            if q < end and data[q] < 0x80:  # a one-byte length, the usual case
+                length, q = data[q], q + 1
+            else:
+                length, q = _vlq(data, q, end)
             if length is None or q + length > end:
                 return None
             payload = data[q:q + length]
@@ -853,11 +1006,20 @@ def _scan_meta_events(data: bytes, body: int, end: int, stop_at: int) -> list | 
 
 def _mido_key_to_name(key: str) -> str | None:
     """mido writes 'C', 'Am', 'F#m', 'Bb'."""
+    if isinstance(key, str) and key in _KEY_NAMES:  # a folder of songs repeats the same few keys
+        return _KEY_NAMES[key]
     try:
         tonic, mode = parse_key(key)
     except ValueError:
-        return None
-    return f"{PITCH_CLASS_NAMES[tonic]} {mode}"
+        name = None
+    else:
+        name = f"{PITCH_CLASS_NAMES[tonic]} {mode}"
+    if isinstance(key, str) and len(_KEY_NAMES) < 1000:
+        _KEY_NAMES[key] = name
+    return name
+
+
+_KEY_NAMES: dict[str, str | None] = {}
 
 
 def _key_to_mido(key: str | None) -> str | None:

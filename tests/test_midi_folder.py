@@ -126,6 +126,13 @@ ODDITIES = {
     "overlap_across_channels": smf(0, on(60) + on(60, TPB // 2, channel=1) + off(60, TPB // 2)
                                    + off(60, TPB // 2, channel=1)),
     "drum_and_pitched_track": smf(1, b"", track_name("kit") + note(36, channel=9) + note(62, delta=0)),
+    # rests of 2 400 ticks: their delta times start with byte 0x92, which looks like a note-on on
+    # channel 3 (status 0x92); the track plays on channel 4 and leaves its last note sounding
+    "never_off_after_long_rests": smf(1, b"", track_name("lead") + note(60, channel=3)
+                                      + note(62, channel=3, delta=2400) + on(67, 2400, channel=3)
+                                      + meta(0x01, b"end", TPB)),
+    # a note-on with a velocity byte over 127 (clipped by mido), never turned off
+    "never_off_velocity_over_127": smf(0, note(60, channel=2) + b"\x00\x92\x3c\xc8"),
 }
 
 
@@ -174,11 +181,13 @@ def test_fast_path_is_taken_for_ordinary_files_and_declined_for_odd_ones(tmp_pat
         assert fast_ok(by_name[name], name), f"{name} should be read by the fast path"
     assert fast_ok(_song(0), "song")
     assert fast_ok(ODDITIES["never_off_in_a_song"], "never_off")
+    assert fast_ok(ODDITIES["never_off_after_long_rests"], "never_off_after_long_rests")
     for name in ("type2_sequences", "overlapping_same_pitch", "zero_length_drums", "type0_two_channels",
                  "bad_key_signature", "short_tempo_event", "smpte_timing", "data_byte_over_127"):
         assert not fast_ok(by_name[name], name), f"{name} must go to load_midi"
     for name in ("two_open_at_end", "f7_escape", "running_status_after_meta", "program_change_mid_track",
-                 "mid_track_end_of_track", "bad_smpte_offset", "short_time_signature"):
+                 "mid_track_end_of_track", "bad_smpte_offset", "short_time_signature",
+                 "never_off_velocity_over_127"):
         assert not fast_ok(ODDITIES[name], name), f"{name} must go to load_midi"
 
 
@@ -189,6 +198,28 @@ def test_never_turned_off_notes_end_with_their_track(tmp_path):
     assert arrays is not None
     notes = sorted(zip(arrays.pitch.tolist(), arrays.start.tolist(), arrays.duration.tolist()))
     assert notes == [(67, 0.0, 1.0), (72, 2.0, 2.0), (74, 3.0, 1.0)]  # 72 ends with the track at 4
+
+
+def test_notes_left_sounding_after_long_rests_are_kept(tmp_path):
+    """The note-offs that close notes left sounding go to every channel that may play a note: a
+    byte 9n inside a delta time is not one, the track's own channel is."""
+    path = tmp_path / "rests.mid"
+    path.write_bytes(ODDITIES["never_off_after_long_rests"])
+    arrays = load_midi_arrays(path)
+    assert arrays is not None
+    notes = sorted(zip(arrays.pitch.tolist(), (arrays.start * TPB).tolist(), (arrays.duration * TPB).tolist()))
+    assert notes == [(60, 0, TPB), (62, TPB + 2400, TPB), (67, 2 * TPB + 4800, TPB)]
+
+
+def test_symusic_refuses_note_on_data_over_127():
+    """The fast path closes notes only on channels with a byte 9n followed by two bytes under
+    0x80: sound because symusic refuses a note-on whose key or velocity byte is over 127 (the file
+    then goes to load_midi), so a 9n byte followed by a byte >= 0x80 is never a note-on it reads."""
+    import symusic
+
+    for body in (b"\x00\x92\xc8\x40", b"\x00\x92\x3c\xc8"):
+        with pytest.raises(Exception):
+            symusic.Score.from_midi(smf(0, body + off(60, TPB, channel=2)))
 
 
 # ---- whole folders: the same dataset, the same skips ---------------------------------------
@@ -222,6 +253,21 @@ def test_without_symusic_the_slow_path_reads_everything(mixed_folder, monkeypatc
     assert not fast_reader_available()
     ds = from_midi_folder(mixed_folder / "examples", progress=False, verbose=False)
     assert ds.report["read_fast"] == 0 and len(ds) == 4
+
+
+def test_blocks_of_files_change_nothing(mixed_folder, monkeypatch):
+    """from_midi_folder reads the files a block at a time: where the blocks end changes nothing."""
+    import musegen_helpers.datasets as datasets
+
+    quiet = dict(progress=False, verbose=False)
+    whole = from_midi_folder(mixed_folder, **quiet)
+    assert len(whole.ids) > datasets._FOLDER_BLOCK  # several blocks
+    monkeypatch.setattr(datasets, "_FOLDER_BLOCK", 3)
+    small = from_midi_folder(mixed_folder, **quiet)
+    assert small.skipped == whole.skipped and small.meta == whole.meta
+    assert small.report["read_fast"] == whole.report["read_fast"] >= 20
+    for name in ("pitch", "start", "duration", "velocity", "note_offsets"):
+        assert np.array_equal(getattr(small._store, name), getattr(whole._store, name)), name
 
 
 def test_skyline_on_arrays_equals_skyline(tmp_path):

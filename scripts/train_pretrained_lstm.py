@@ -51,7 +51,28 @@ def parse_args(argv=None):
     p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     p.add_argument("--no-baseline", dest="baseline", action="store_false",
                    help="skip fitting the Kneser-Ney baseline written to the JSON")
+    p.add_argument("--baseline-only", action="store_true",
+                   help="do not train: refit the Kneser-Ney baseline and rewrite only the JSON's 'baseline' "
+                        "block of the existing model (after a change to musegen_helpers.ngram)")
     return p.parse_args(argv)
+
+
+def refresh_baseline(args) -> dict:
+    """Rewrite the 'baseline' block of the model's JSON, leaving the model and its other numbers as
+    they are (the n-gram changed, the LSTM did not)."""
+    from musegen_helpers.datasets import load_melodies
+    from musegen_helpers.files import atomic_write
+    from musegen_helpers.models import lstm
+
+    out = (args.out or lstm.PRETRAINED_PATH).with_suffix(".json")
+    info = json.loads(out.read_text())
+    data = load_melodies(limit=args.limit)
+    tokens = {split: data.split(split).tokens() for split in ("train", "valid", "test")}
+    info["baseline"] = kneser_ney_baseline(tokens)
+    info["baseline"]["command"] = "python scripts/train_pretrained_lstm.py --baseline-only"
+    atomic_write(out, lambda fh: fh.write((json.dumps(info, indent=2) + "\n").encode()))
+    print(json.dumps(info["baseline"], indent=2))
+    return info
 
 
 def kneser_ney_baseline(tokens: dict) -> dict:
@@ -73,6 +94,8 @@ def kneser_ney_baseline(tokens: dict) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.baseline_only:
+        return refresh_baseline(args)
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)

@@ -272,3 +272,151 @@ def test_the_sample_test_is_fair_to_real_tunes():
     openings = [t[:96] for t in load_melodies().split("valid").tokens() if len(t) >= 96]
     failed = sum(L.falls_apart(t) is not None for t in openings)
     assert len(openings) > 100 and failed / len(openings) < 0.05    # measured: 18 of 872 (2%)
+
+
+# ---- more of the mistakes a learner really makes: each named, not "your weights differ" ----------
+def attention_variant(scores=lambda q, k: q @ k.T / np.sqrt(q.shape[-1]), masked=None, normalise=None):
+    def fn(q, k, v, mask=None):
+        s = scores(q, k)
+        if mask is not None:
+            s = masked(s, np.asarray(mask, bool)) if masked else np.where(mask, s, -np.inf)
+        with np.errstate(invalid="ignore"):
+            w = normalise(s) if normalise else softmax_rows(s)
+        return w @ v, w
+    return fn
+
+
+def no_keepdims(s):
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1)
+
+
+def whole_matrix(s):
+    e = np.exp(s - s.max())
+    return e / e.sum()
+
+
+def own_causal_mask(q, k, v, mask=None):
+    n = len(q)
+    s = np.where(np.tril(np.ones((n, n), bool)), q @ k.T / np.sqrt(q.shape[-1]), -np.inf)
+    w = softmax_rows(s)
+    return w @ v, w
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (attention_variant(scores=lambda q, k: q @ k.T / np.sqrt(len(q))), "number of tokens"),
+    (attention_variant(scores=lambda q, k: k @ q.T / np.sqrt(q.shape[-1])), "k @ q.T"),
+    (attention_variant(masked=lambda s, m: np.where(m, s, 0.0)), "exp(0) = 1"),
+    (attention_variant(masked=lambda s, m: s * m), "exp(0) = 1"),
+    (attention_variant(masked=lambda s, m: np.where(m.T, s, -np.inf)), "transposed"),
+    (attention_variant(normalise=no_keepdims), "keepdims"),
+    (attention_variant(normalise=whole_matrix), "whole matrix"),
+    (own_causal_mask, "causal mask of your own"),
+])
+def test_more_attention_mistakes_are_named(wrong, words):
+    passed, message = verdict(q1, wrong)
+    assert passed is False and words in message, message
+
+
+def test_rows_that_do_not_sum_to_one_without_a_mask_do_not_talk_about_masking():
+    def halves(q, k, v, mask=None):
+        w = attention_with()(q, k, v, mask)[1] / 2
+        return w @ v, w
+
+    passed, message = verdict(q1, halves)
+    assert passed is False and "sum to 1" in message and "mask" not in message, message
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda n: np.tril(np.ones((n, n), bool), 1), "step after it"),
+    (lambda n: np.zeros((n, n), bool), "everything is False"),
+    (lambda n: np.eye(n, dtype=bool), "only itself"),
+])
+def test_more_mask_mistakes_are_named(wrong, words):
+    passed, message = verdict(q2, wrong)
+    assert passed is False and words in message, message
+
+
+@pytest.mark.parametrize("answer", ["b.", "B)", "(b)", L.UNMASKED_DIAGNOSES["b"]])
+def test_the_diagnosis_accepts_b_however_it_is_written(answer):
+    assert verdict(q3, answer)[0] is True
+
+
+def rotation_variant(kind):
+    def fn(x, position, max_wavelength=10_000.0):
+        d = len(x)
+        x1, x2 = x[:d // 2], x[d // 2:]
+        k = np.arange(d // 2) + (1 if kind == "k from 1" else 0)
+        angle = (1 if kind == "no position" else position) / max_wavelength ** (2 * k / d)
+        c, s = np.cos(angle), np.sin(angle)
+        if kind == "cos and sin swapped":
+            return np.concatenate([x1 * s - x2 * c, x2 * s + x1 * c])
+        if kind == "halves swapped":
+            return np.concatenate([x2 * c + x1 * s, x1 * c - x2 * s])
+        return np.concatenate([x1 * c - x2 * s, x2 * c + x1 * s])
+    return fn
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("cos and sin swapped", "swapped cos and sin"),
+    ("halves swapped", "wrong order"),
+    ("no position", "do not use the position"),
+    ("k from 1", "k = 1, 2"),
+])
+def test_more_rotation_mistakes_are_named(kind, words):
+    passed, message = verdict(q4, rotation_variant(kind))
+    assert passed is False and words in message, message
+
+
+def cache_variant(kind):
+    def fn(q, k, v, keys, values, t):
+        if kind == "row t + 1":
+            keys[t + 1], values[t + 1] = k, v
+        elif kind == "swapped":
+            keys[t], values[t] = v, k
+        elif kind == "appended":
+            keys, values = np.vstack([keys, k]), np.vstack([values, v])
+        else:
+            keys[t], values[t] = k, v
+        rows = slice(0, t + 2 if kind == "one row too many" else t + 1)
+        s = keys[rows] @ (k if kind == "scored with k" else q) / np.sqrt(len(q))
+        w = np.exp(s - s.max())
+        if kind != "not normalised":
+            w = w / w.sum()
+        out = w @ (keys if kind == "blends keys" else values)[rows]
+        return (keys, values, out) if kind == "caches first" else (out, keys, values)
+    return fn
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("row t + 1", "into row 1"),
+    ("swapped", "you swapped them"),
+    ("appended", "instead of appending"),
+    ("one row too many", "empty slot"),
+    ("scored with k", "*query*"),
+    ("not normalised", "do not sum to 1"),
+    ("blends keys", "blended the keys"),
+    ("caches first", "output first"),
+])
+def test_more_cache_mistakes_are_named(kind, words):
+    passed, message = verdict(q5, cache_variant(kind))
+    assert passed is False and words in message, message
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda w, lag: L.lag_attention(w, lag + 1), "off by one"),
+    (lambda w, lag: L.lag_attention(w, lag - 1), "off by one"),
+    (lambda w, lag: w[:, np.arange(lag, w.shape[-1]), np.arange(w.shape[-1] - lag)].sum(axis=1) / w.shape[-1],
+     "averaged over all"),
+    (lambda w, lag: w[:, np.arange(lag, w.shape[-1]), np.arange(w.shape[-1] - lag)].mean(axis=0), "over the heads"),
+    (lambda w, lag: w[:, np.arange(lag, w.shape[-1]), np.arange(w.shape[-1] - lag)].max(axis=1), "largest"),
+])
+def test_more_lag_mistakes_are_named(wrong, words):
+    passed, message = verdict(q6, wrong)
+    assert passed is False and words in message, message
+
+
+def test_the_seed_diagnosis_points_at_the_samples_instead_of_claiming_every_one_fails():
+    passed, message = verdict(q3, "c")
+    assert passed is False and "No seed" in message and "samples above" in message
+    assert "every sample falls apart" not in message     # a claim the run does not compute

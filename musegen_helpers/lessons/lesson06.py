@@ -58,6 +58,23 @@ def attention(q, k, v, mask=None):
     return weights @ v, weights
 
 
+def _unkept_dims(scores):
+    """Softmaxes a learner gets by reducing each row without ``keepdims=True``: the row maxima or
+    sums, shape ``(n,)``, broadcast along the wrong axis (column j gets row j's number)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        row_max = scores.max(axis=-1, keepdims=True)
+        for e in (np.exp(scores - row_max), np.exp(scores), np.exp(scores - row_max[:, 0])):
+            yield e / e.sum(axis=-1)                   # the sum without keepdims
+        e = np.exp(scores - row_max[:, 0])             # the maximum without keepdims, the sum with it
+        yield e / e.sum(axis=-1, keepdims=True)
+
+
+def _whole_matrix_softmax(scores):
+    with np.errstate(invalid="ignore"):
+        e = np.exp(scores - scores.max())
+        return e / e.sum()
+
+
 def _attention_cases():
     rng = np.random.default_rng(6)
     q, k, v = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
@@ -102,9 +119,37 @@ def _compare_attention(yours, expected, item):
                               "before the softmax, or large vectors make the softmax nearly one-hot.")
         if _close(w, _softmax(masked(raw / q.shape[1]))):
             raise CheckFailed(f"you divided by d_k = {q.shape[1]}; the scale is sqrt(d_k).")
+        n = q.shape[0]
+        if n != q.shape[1] and _close(w, _softmax(masked(raw / math.sqrt(n)))):
+            raise CheckFailed(f"you divided by sqrt({n}), the number of tokens (len(q) or q.shape[0] counts the rows "
+                              f"of q); d_k is the length of each query vector, q.shape[-1] = {q.shape[1]}.")
+        if _close(w, _softmax(masked(raw.T / scale))):
+            raise CheckFailed("you computed k @ q.T: its rows are the keys. The scores are q @ k.T — one row per "
+                              "query, one column per key it looks at.")
         if _close(w, _softmax(masked(raw / scale), axis=0)):
             raise CheckFailed("your softmax runs over the queries (each column sums to 1). Each query shares its "
                               "attention among the keys: softmax over the last axis, so each *row* sums to 1.")
+        if any(_close(w, wrong) for wrong in _unkept_dims(masked(raw / scale))):
+            raise CheckFailed("you summed (or took the maximum of) each row without keepdims=True: "
+                              "weights.sum(axis=-1) has shape (n,), and dividing by it divides column j by row j's "
+                              "sum. Keep the axis: weights.sum(axis=-1, keepdims=True).")
+        if _close(w, _whole_matrix_softmax(masked(raw / scale))):
+            raise CheckFailed("your softmax divides by the sum of the whole matrix, so all the weights together sum "
+                              "to 1. Each query (row) shares out its own attention: weights.sum(axis=-1, "
+                              "keepdims=True).")
+        if mask is None and _close(w, _softmax(np.where(np.tril(np.ones_like(raw, bool)), raw / scale, -np.inf))):
+            raise CheckFailed("called without a mask (mask=None), your weights still hide the later steps: you "
+                              "built a causal mask of your own. Use the `mask` argument you are given — None means "
+                              "every step may look at every step.")
+        if mask is not None and not np.all(allowed):
+            if _close(w, _softmax(np.where(allowed, raw / scale, 0.0))):
+                raise CheckFailed("you set the masked scores to 0 (np.where(mask, scores, 0), or scores * mask), "
+                                  "but exp(0) = 1: a score of 0 still gets weight. Set them to -np.inf, so that "
+                                  "exp(-inf) = 0.")
+            if _close(w, _softmax(np.where(allowed.T, raw / scale, -np.inf))):
+                raise CheckFailed("you used the mask transposed (mask.T, or the upper triangle): then step 0 sees "
+                                  "the whole tune and the last step only itself. mask[i, j] says whether query i "
+                                  "(row) may look at key j (column): use it as it is given.")
         if mask is not None and _close(w, _softmax(raw / scale)):
             raise CheckFailed("you ignored the mask: where mask is False the weight must be 0 (that step may not "
                               "be looked at).")
@@ -113,9 +158,11 @@ def _compare_attention(yours, expected, item):
                               "-inf (or a very negative number) *before* the softmax, never multiply after; and "
                               "subtract each row's maximum before np.exp so large scores do not overflow.")
         if not np.allclose(w.sum(axis=-1), 1.0, atol=1e-6):
+            fix = ("divide each row by its own sum, weights.sum(axis=-1, keepdims=True)." if mask is None else
+                   "to mask, set the scores to -inf *before* the softmax — multiplying the weights by the mask "
+                   "afterwards breaks the sums.")
             raise CheckFailed(f"the rows of your weights sum to {np.round(w.sum(axis=-1), 3).tolist()}; each query's "
-                              "weights must sum to 1. To mask, set the scores to -inf *before* the softmax — "
-                              "multiplying the weights by the mask afterwards breaks the sums.")
+                              f"weights must sum to 1: {fix}")
         if mask is not None and np.any(np.abs(w[~allowed]) > 1e-9):
             raise CheckFailed("some masked positions still get weight: set their scores to -inf before the softmax "
                               "(multiplying the weights by the mask afterwards leaves rows that no longer sum to 1).")
@@ -199,6 +246,15 @@ def _compare_mask(yours, expected):
     if np.array_equal(b, ~expected):
         raise CheckFailed("your mask is the wrong way round: True means 'may look', so the past and the diagonal "
                           "are True and the future False.")
+    if not np.any(b):
+        raise CheckFailed("everything is False: no step may look at anything, not even itself — every row of "
+                          "the softmax would be 0 / 0. True marks the steps a step *may* look at: j <= i.")
+    if n > 1 and np.array_equal(b, np.tril(np.ones((n, n), bool), 1)):
+        raise CheckFailed("each step also sees the step after it (np.tril(..., k=1)): that next token is exactly "
+                          "the one it must predict — the answer leaks. Stop at the diagonal: k=0, the default.")
+    if n > 1 and np.array_equal(b, np.eye(n, dtype=bool)):
+        raise CheckFailed("each step sees only itself: it must also see every earlier step, the whole tune so "
+                          "far (the lower triangle, diagonal included).")
     raise CheckFailed(f"row 1 of your mask is {b[1].astype(int).tolist()}; expected "
                       f"{expected[1].astype(int).tolist()} (step 1 sees steps 0 and 1).")
 
@@ -292,8 +348,9 @@ def falls_apart(tokens) -> str | None:
 _DIAGNOSIS_FEEDBACK = {
     "a": "Memorising would show as a gap between training and *validation* loss — but its validation loss is low "
          "too, on tunes it never saw. Something else lets it predict unseen tunes almost perfectly.",
-    "c": "No seed rescues it: every sample falls apart, and the masked Transformer with the same size trains to a "
-         "normal loss. Look at what the unmasked model can see at step i.",
+    "c": "No seed rescues it: look at the samples above — seed after seed, the unmasked model's fall apart, while "
+         "the masked Transformer of the same size, trained the same way, writes tunes. Look at what the unmasked "
+         "model can see at step i.",
     "d": "A too-high learning rate makes the loss jump about or stall; it does not make it reach nearly 0 bits.",
 }
 
@@ -302,7 +359,9 @@ def _check_diagnosis(answer):
     if not isinstance(answer, str):
         raise CheckFailed(f"answer with one letter as a string, e.g. \"a\"; got {type(answer).__name__}.",
                           wrong_type=True)
-    letter = answer.strip().strip("()").lower()
+    letter = answer.strip().strip("().: ").lower()
+    by_text = {text.strip("().: ").lower(): key for key, text in UNMASKED_DIAGNOSES.items()}
+    letter = by_text.get(letter, letter)             # the whole text of a choice, pasted, counts as its letter
     if letter not in UNMASKED_DIAGNOSES:
         raise CheckFailed(f"{answer!r} is not one of the choices; answer with one of "
                           f"{', '.join(repr(k) for k in UNMASKED_DIAGNOSES)}.")
@@ -360,6 +419,20 @@ def _compare_rotation(yours, expected, item):
         raise CheckFailed(f"your vector has length {np.linalg.norm(y):.4f}, x had {np.linalg.norm(x):.4f}: a rotation "
                           "never changes a vector's length. Use cos for the part that stays and sin for the part "
                           "that turns in: (x1·cos − x2·sin, x2·cos + x1·sin).")
+    d = x.shape[-1]
+    half = d // 2
+    x1, x2 = x[:half], x[half:]
+    angle = position / 10_000.0 ** (np.arange(half) * 2.0 / d)
+    c, s = np.cos(angle), np.sin(angle)
+    if _close(y, np.concatenate([x1 * s - x2 * c, x2 * s + x1 * c])):
+        raise CheckFailed("you swapped cos and sin: the part of each half that stays gets cos (at angle 0, cos = 1 "
+                          "and sin = 0, so the vector comes back unchanged): (x1·cos − x2·sin, x2·cos + x1·sin).")
+    if _close(y, np.concatenate([x2 * c + x1 * s, x1 * c - x2 * s])):
+        raise CheckFailed("you put the two halves back in the wrong order: first x1·cos − x2·sin (the new first "
+                          "half), then x2·cos + x1·sin.")
+    if position != 1 and _close(y, rotate(x, 1)):
+        raise CheckFailed(f"your angles do not use the position: at position {position} you turned x as if it were "
+                          "at position 1. Pair k turns by position / max_wavelength ** (2k / d).")
     if position == 0:
         raise CheckFailed("at position 0 the angle is 0: the vector must come back unchanged.")
     if _close(y, rotate(x, -position)):
@@ -368,9 +441,9 @@ def _compare_rotation(yours, expected, item):
     if _close(y, _interleaved(x, position)):
         raise CheckFailed("you paired neighbours (x[0], x[1]), (x[2], x[3]), ... — the original RoFormer layout. "
                           "This course, like KerasHub, pairs x[k] with x[k + d/2]: split x into halves.")
-    d = x.shape[-1]
-    half = d // 2
     for label, angle in (("k / d", position / 10_000.0 ** (np.arange(half) / d)),
+                         ("k = 1, 2, ... (np.arange starts at 0: the first pair turns by exactly `position` "
+                          "radians)", position / 10_000.0 ** ((np.arange(half) + 1) * 2.0 / d)),
                          ("2k / d without dividing the position", position * 10_000.0 ** (np.arange(half) * 2.0 / d))):
         x1, x2 = x[:half], x[half:]
         if _close(y, np.concatenate([x1 * np.cos(angle) - x2 * np.sin(angle), x2 * np.cos(angle) + x1 * np.sin(angle)])):
@@ -426,6 +499,12 @@ def cached_attention_step(q, k, v, key_cache, value_cache, t: int):
     return weights @ value_cache[:t + 1], key_cache, value_cache
 
 
+def _with_row(cache, t, row):
+    cache = np.array(cache, np.float64)
+    cache[t] = row
+    return cache
+
+
 def _cache_cases():
     rng = np.random.default_rng(5)
     size, d = 6, 4
@@ -450,10 +529,23 @@ def _check_cache_step(fn):
         if not isinstance(yours, (tuple, list)) or len(yours) != 3:
             raise CheckFailed(where + "return three things: `output, key_cache, value_cache`.")
         out, yk, yv = (_as_array(a, "each result") for a in yours)
+        if out.shape == exp_keys.shape and yv.shape == exp_out.shape:
+            raise CheckFailed(where + f"you returned the caches first (shapes {out.shape}, {yk.shape}, {yv.shape}); "
+                                      "return the output first: `return output, key_cache, value_cache`.")
         if not (_close(yk, exp_keys) and _close(yv, exp_values)):
+            if yk.ndim == 2 and yk.shape[0] != keys.shape[0]:
+                raise CheckFailed(where + f"your key cache has {yk.shape[0]} rows; it came with {keys.shape[0]}, one "
+                                          "slot per position, and keeps that size. Write into row t "
+                                          "(key_cache[t] = k) instead of appending.")
             if yk.shape == exp_keys.shape and _close(yk, keys):
                 raise CheckFailed(where + "your key cache did not change: write the new key into row t "
                                           "(key_cache[t] = k) — and the value into value_cache[t].")
+            if yk.shape == exp_keys.shape and _close(yk, _with_row(keys, t, v)) and _close(yv, _with_row(values, t, k)):
+                raise CheckFailed(where + "you swapped them: the key went into the value cache and the value into "
+                                          "the key cache. key_cache[t] = k, value_cache[t] = v.")
+            if t + 1 < len(keys) and yk.shape == exp_keys.shape and _close(yk, _with_row(keys, t + 1, k)):
+                raise CheckFailed(where + f"you wrote the new key into row {t + 1}; the token at position t = {t} "
+                                          f"belongs in row t = {t} (rows count from 0).")
             raise CheckFailed(where + "your caches differ from the old ones with row t = the new key / value.")
         if _close(out, exp_out):
             continue
@@ -465,8 +557,21 @@ def _check_cache_step(fn):
         if _close(out, _softmax(exp_keys @ q / scale) @ exp_values):
             raise CheckFailed(where + "you attended to the whole cache, empty slots included: rows after t hold "
                                       "zeros, not tokens. Attend to key_cache[:t + 1] only.")
+        if t + 2 <= len(keys) and _close(out, _softmax(exp_keys[:t + 2] @ q / scale) @ exp_values[:t + 2]):
+            raise CheckFailed(where + f"you attended to rows 0..{t + 1}: row {t + 1} is an empty slot (zeros), "
+                                      "not a token yet. Attend to key_cache[:t + 1] — rows 0..t.")
         if _close(out, _softmax(exp_keys[:t + 1] @ q) @ exp_values[:t + 1]):
             raise CheckFailed(where + f"you forgot the scale: divide the scores by sqrt(d) = sqrt({len(q)}).")
+        if _close(out, _softmax(exp_keys[:t + 1] @ k / scale) @ exp_values[:t + 1]):
+            raise CheckFailed(where + "you scored with the new token's key k; the *query* asks the question: "
+                                      "scores = key_cache[:t + 1] @ q / sqrt(d).")
+        scores = exp_keys[:t + 1] @ q / scale
+        if any(_close(out, e @ exp_values[:t + 1]) for e in (np.exp(scores), np.exp(scores - scores.max()))):
+            raise CheckFailed(where + "your weights do not sum to 1: after np.exp, divide them by their sum "
+                                      "(weights /= weights.sum()).")
+        if _close(out, _softmax(scores) @ exp_keys[:t + 1]):
+            raise CheckFailed(where + "you blended the keys; the output blends the *values*: "
+                                      "weights @ value_cache[:t + 1].")
         raise CheckFailed(where + f"your output is {np.round(out, 3).tolist()}; expected "
                                   f"{np.round(exp_out, 3).tolist()}.")
     return True
@@ -522,6 +627,11 @@ def _check_lag(fn):
         where = f"with {heads} head{'s' if heads > 1 else ''}, {n} steps and lag={lag}: "
         y = _as_array(call_learner(fn, (w.copy(), lag), context=where), "your result")
         if y.shape != expected.shape:
+            i = np.arange(lag, n)
+            if y.shape == (len(i),) and heads != len(i) and _close(y, w[:, i, i - lag].mean(axis=0)):
+                raise CheckFailed(where + f"you averaged over the heads (axis 0): that gives one number per query, "
+                                          f"{len(i)} of them. Average over the queries, axis=1, for one number per "
+                                          "head.")
             if y.ndim == 0:
                 raise CheckFailed(where + f"you returned one number; return one per head, shape ({heads},) — "
                                           "average over the queries only, not over the heads.")
@@ -536,8 +646,17 @@ def _check_lag(fn):
             raise CheckFailed(where + f"that is the sum over {len(i)} queries; take the mean.")
         every = np.arange(n)
         if _close(y, w[:, every, every - lag].mean(axis=1)):
-            raise CheckFailed(where + f"you included queries i < {lag}: for them i - lag is negative and numpy wraps "
-                                      "round to the end of the tune. Start at i = lag.")
+            raise CheckFailed(where + f"you averaged over all {n} rows, the queries i < {lag} included — they have "
+                                      f"no step {lag} back (with np.arange(n) - lag, numpy wraps round to the end of the "
+                                      f"tune and reads the 0s above the diagonal). Average over the {n - lag} queries "
+                                      f"i = {lag} .. {n - 1} only: i = np.arange(lag, n).")
+        for other in (lag - 1, lag + 1):
+            if 0 <= other < n and _close(y, lag_attention(w, other)):
+                raise CheckFailed(where + f"that is the weight on the step {other} back, not {lag}: off by one. "
+                                          "Row i, column i - lag: i = np.arange(lag, n); weights[:, i, i - lag].")
+        if _close(y, w[:, i, i - lag].max(axis=1)):
+            raise CheckFailed(where + "that is each head's largest weight on the step lag back; take the mean over "
+                                      "the queries.")
         raise CheckFailed(where + f"you returned {np.round(y, 4).tolist()}; expected {np.round(expected, 4).tolist()}.")
     return True
 

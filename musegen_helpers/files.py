@@ -73,7 +73,7 @@ def read_bytes(path: PathLike, kinds: str, max_bytes: int) -> bytes:
         MusicFileError: missing file, a folder, an empty file, unreadable.
         LimitError: larger than ``max_bytes``.
     """
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.exists():
         raise MusicFileError(p, "no such file", "check the path and spelling; "
                              f"the current folder is {Path.cwd()}")

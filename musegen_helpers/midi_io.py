@@ -109,7 +109,7 @@ def load_midi(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int
 def _midi_bytes(path: PathLike, max_bytes: int) -> tuple[bytes, Path]:
     """The file's bytes, checked to be MIDI and with every track chunk framed as its events say
     (see :func:`_checked_chunks`); the checks load_midi and load_midi_arrays share."""
-    p = Path(path)
+    p = Path(path).expanduser()
     data = b""
     try:  # the common case in one stat and one read; read_bytes says what is wrong otherwise
         if 0 < os.stat(p).st_size <= max_bytes:
@@ -120,11 +120,14 @@ def _midi_bytes(path: PathLike, max_bytes: int) -> tuple[bytes, Path]:
     if not data or len(data) > max_bytes:
         data = read_bytes(path, "MIDI", max_bytes)
     if not data.startswith(b"MThd"):
-        hint = "it may be a different format (MusicXML, ABC, audio); try load_score()"
+        hint = ("it may be another format (MusicXML, ABC, audio) with a .mid name: give it its real extension "
+                "(.musicxml, .xml, .abc) — load() and the course's widgets choose the reader by the extension — "
+                "or read it with load_score(path)")
         if data[:4] in (b"RIFF", b"ID3\x03", b"fLaC", b"OggS") or data[:2] == b"\xff\xfb":
             hint = "this looks like an audio recording, not MIDI; the course reads symbolic music only"
         elif data.lstrip()[:5] in (b"<?xml", b"<scor"):
-            hint = "this looks like MusicXML; use load_score()"
+            hint = ("this looks like MusicXML: give it the extension .musicxml (load() and the widgets choose the "
+                    "reader by the extension) or read it with load_score(path)")
         raise MusicFileError(p, "not a MIDI file (it does not start with the 'MThd' header)", hint)
     return _checked_chunks(data, p), p
 
@@ -1123,7 +1126,8 @@ def load(path: PathLike, **kwargs) -> Piece:
     """
     from .score_io import load_score
 
-    suffix = Path(path).suffix.lower()
+    path = Path(path).expanduser()  # "~/music/tune.mid" as a shell reads it
+    suffix = path.suffix.lower()
     if suffix in (".mid", ".midi"):
         if "tune" in kwargs:
             raise TypeError(f"{path}: tune= chooses a tune of an ABC tunebook; a MIDI file holds one piece "

@@ -460,3 +460,21 @@ def test_saved_files_get_the_usual_permissions_not_private_temp_ones(tmp_path):
     path = save_midi(melody([60, 62]), tmp_path / "m.mid")
     assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
     assert [p.name for p in tmp_path.iterdir()] == ["m.mid"]  # no temporary file left behind
+
+
+def test_a_path_from_the_home_folder_loads_as_a_shell_reads_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    save_midi(melody([60, 62, 64], 1.0), tmp_path / "tune.mid")
+    (tmp_path / "tune.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:C\nC D E F|]\n")
+    assert [n.pitch for n in load("~/tune.mid").notes] == [60, 62, 64]
+    assert [n.pitch for n in load("~/tune.abc").notes] == [60, 62, 64, 65]
+
+
+def test_a_score_saved_with_a_mid_name_is_told_to_take_its_real_extension(tmp_path):
+    wrong = tmp_path / "song.mid"
+    wrong.write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:C\nC D E F|]\n")
+    with pytest.raises(MusicFileError, match=r"not a MIDI file.*real extension \(\.musicxml, \.xml, \.abc\)"):
+        load(wrong)
+    wrong.write_text('<?xml version="1.0"?><score-partwise/>')
+    with pytest.raises(MusicFileError, match=r"looks like MusicXML: give it the extension \.musicxml"):
+        load(wrong)

@@ -30,8 +30,9 @@ def _scope_rank(item):
     """Scheduling order for `pytest -n 2 --dist loadscope` (make test): the longest work first, so
     that no notebook starts alone at the end. Each notebook's rerun test (two runs in one kernel)
     first, then nbval's notebooks, then the unit tests; later lessons (bigger models) first."""
-    if item.cls is not None and item.cls.__name__.startswith("TestRerun_"):
-        group, lesson = 0, item.cls.__name__[len("TestRerun_"):][:2]
+    cls = getattr(item, "cls", None)  # nbval's notebook cells have none
+    if cls is not None and cls.__name__.startswith("TestRerun_"):
+        group, lesson = 0, cls.__name__[len("TestRerun_"):][:2]
     elif item.path.suffix == ".ipynb":
         group, lesson = 1, item.path.stem[:2]
     else:

@@ -859,17 +859,22 @@ def _prepare_kn(per_level, order):
     return prepared
 
 
-def _kn_eval(prepared, n, table, vocab_size):
+def _kn_eval(prepared, n, table, vocab_size, below: list | None = None):
     """Interpolated Kneser–Ney, shortest context first::
 
         p_k = (c - D(c) + (D1 N1 + D2 N2 + D3+ N3+) p_{k-1}) / total,   p_{-1} = 1 / vocab_size
 
-    (``D(c)`` never exceeds ``c``: the discounts are clipped to D_j <= j)."""
+    (``D(c)`` never exceeds ``c``: the discounts are clipped to D_j <= j). With a list ``below``,
+    each level's ``p_{k-1}`` (on the queries that saw level k) is appended to it, for the gradient."""
     p = np.full(n, 1.0 / vocab_size)
     for k, (where, c, kind, counts_by_kind, inv_total) in enumerate(prepared):
         d = table[k]
         by_kind = np.array([0.0, d[0], d[1], d[2]])
-        p[where] = (c - by_kind[kind] + (d @ counts_by_kind) * p[where]) * inv_total
+        previous = p[where]
+        if below is not None:
+            previous = previous.copy()  # `where` may be a slice: p[where] is then a view of what changes next
+            below.append(previous)
+        p[where] = (c - by_kind[kind] + (d @ counts_by_kind) * previous) * inv_total
     return p
 
 
@@ -957,13 +962,8 @@ def _kn_bits_and_gradient(prepared, n, table, vocab_size):
     Down, with ``g = d bits / d p_k``: ``d bits / d D_k[j] = sum g (N_k[j] p_{k-1} - [c is of kind
     j]) / total`` and ``d bits / d p_{k-1} = g (D_k · N_k) / total``.
     """
-    p = np.full(n, 1.0 / vocab_size)
-    below = []
-    for k, (where, c, kind, counts_by_kind, inv_total) in enumerate(prepared):
-        d = table[k]
-        previous = p[where].copy()
-        below.append(previous)
-        p[where] = (c - np.array([0.0, d[0], d[1], d[2]])[kind] + (d @ counts_by_kind) * previous) * inv_total
+    below: list = []
+    p = _kn_eval(prepared, n, table, vocab_size, below)
     bits = -float(np.log2(p).sum()) / n
     g = -1.0 / (n * math.log(2) * p)
     grad = np.zeros((len(prepared), 3))

@@ -18,6 +18,7 @@ Lesson: 01_representation
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import os
 import stat
@@ -109,16 +110,9 @@ def load_midi(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int
 def _midi_bytes(path: PathLike, max_bytes: int) -> tuple[bytes, Path]:
     """The file's bytes, checked to be MIDI and with every track chunk framed as its events say
     (see :func:`_checked_chunks`); the checks load_midi and load_midi_arrays share."""
-    p = Path(path).expanduser()
-    data = b""
-    try:  # the common case in one stat and one read; read_bytes says what is wrong otherwise
-        if 0 < os.stat(p).st_size <= max_bytes:
-            with open(p, "rb") as fh:
-                data = fh.read(max_bytes + 1)
-    except OSError:
-        pass
-    if not data or len(data) > max_bytes:
-        data = read_bytes(path, "MIDI", max_bytes)
+    data, p = _plain_midi_bytes(Path(path).expanduser(), max_bytes)  # the common case: one stat, one read
+    if data is None:
+        data = read_bytes(p, "MIDI", max_bytes)  # says what is wrong (or reads what that read did not)
     if not data.startswith(b"MThd"):
         hint = ("it may be another format (MusicXML, ABC, audio) with a .mid name: give it its real extension "
                 "(.musicxml, .xml, .abc) — load() and the course's widgets choose the reader by the extension — "
@@ -695,9 +689,9 @@ def load_midi_batch(paths, *, max_bytes: int = MAX_FILE_BYTES, max_notes: int = 
 
 def _plain_midi_bytes(path: PathLike, max_bytes: int) -> tuple[bytes | None, Path]:
     """The bytes of a regular file of 1 to ``max_bytes`` bytes, read whole, or None (then
-    :func:`_midi_bytes` reads it again and says what is wrong). One read of the file's own size:
-    asking for ``max_bytes + 1`` bytes, as :func:`_midi_bytes` does, has the system hand over
-    (and fault in) megabytes of fresh memory for every file."""
+    ``files.read_bytes`` reads it again and says what is wrong). One read of the file's own size:
+    asking for ``max_bytes + 1`` bytes has the system hand over (and fault in) megabytes of fresh
+    memory for every file."""
     p = path if isinstance(path, Path) else Path(path)
     try:
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -772,10 +766,7 @@ def _read_fast(data: bytes, p: Path, from_midi, tracks: list[tuple[int, int]]):
         name = None  # mido's track.name: the first track_name event's text
         for tick, kind, payload, msg in scanned:
             if kind == 0x03:
-                try:  # as _text reads mido's Latin-1 text: UTF-8 when the bytes are valid UTF-8
-                    text = payload.decode("utf-8").strip()
-                except UnicodeDecodeError:
-                    text = payload.decode("latin-1").strip()
+                text = _text(payload.decode("latin-1")).strip()
                 if name is None:
                     name = text
                 if ti == 0 and not title:
@@ -856,7 +847,6 @@ _NOT_HIGH = bytes(range(0xF0))
 _NOT_NOTE_ON_OR_HIGH = bytes(b for b in range(0xF0) if b >> 4 != 0x9)
 #: the track names _track_tail writes, and the MIDI track each stands for
 _MARKED = {f"musegen track {ti}": ti for ti in range(64)}
-_TAILS: dict[tuple[bytes, int], bytes] = {}
 
 
 def _track_tail(events: bytes, on: bytes, ti: int) -> bytes:
@@ -874,15 +864,16 @@ def _track_tail(events: bytes, on: bytes, ti: int) -> bytes:
         channels = on[:1] if _may_start_note_on(events, on[0]) else b""
     else:
         channels = bytes(status for status in sorted(set(on)) if _may_start_note_on(events, status))
-    tail = _TAILS.get((channels, ti))
-    if tail is None:
-        marker = f"musegen track {ti}".encode("ascii")
-        parts = [_note_closers(status & 0x0F) for status in channels]
-        parts.append(b"\xff\x03" + bytes([len(marker)]) + marker)
-        tail = b"\x00".join(parts) + b"\x00" + _END_OF_TRACK
-        if len(_TAILS) < 4096:
-            _TAILS[(channels, ti)] = tail
-    return tail
+    return _tail_for(channels, ti)
+
+
+@functools.lru_cache(maxsize=4096)  # a folder repeats the same few channel sets
+def _tail_for(channels: bytes, ti: int) -> bytes:
+    """:func:`_track_tail` for the note-on status bytes ``channels`` of MIDI track ``ti``."""
+    marker = f"musegen track {ti}".encode("ascii")
+    parts = [_note_closers(status & 0x0F) for status in channels]
+    parts.append(b"\xff\x03" + bytes([len(marker)]) + marker)
+    return b"\x00".join(parts) + b"\x00" + _END_OF_TRACK
 
 
 def _may_start_note_on(events: bytes, status: int) -> bool:
@@ -1007,22 +998,14 @@ def _scan_meta_events(data: bytes, body: int, end: int, n_high: int) -> list | N
     return found
 
 
+@functools.lru_cache(maxsize=1024)  # a folder of songs repeats the same few keys
 def _mido_key_to_name(key: str) -> str | None:
     """mido writes 'C', 'Am', 'F#m', 'Bb'."""
-    if isinstance(key, str) and key in _KEY_NAMES:  # a folder of songs repeats the same few keys
-        return _KEY_NAMES[key]
     try:
         tonic, mode = parse_key(key)
     except ValueError:
-        name = None
-    else:
-        name = f"{PITCH_CLASS_NAMES[tonic]} {mode}"
-    if isinstance(key, str) and len(_KEY_NAMES) < 1000:
-        _KEY_NAMES[key] = name
-    return name
-
-
-_KEY_NAMES: dict[str, str | None] = {}
+        return None
+    return f"{PITCH_CLASS_NAMES[tonic]} {mode}"
 
 
 def _key_to_mido(key: str | None) -> str | None:

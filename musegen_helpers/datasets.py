@@ -751,17 +751,14 @@ def _tunes_from_batch(batch, kind: str, track: int | None, min_notes: int) -> di
     ends = np.zeros(n_files)
     if len(has):
         ends[has] = np.maximum.reduceat(start + duration, offsets[has])
-    from .representation import MAX_STEPS
-
     good = []
-    long = (ends * CACHED_STEPS_PER_QUARTER > MAX_STEPS).tolist()  # as _too_long works it out
     for i, (header, count) in enumerate(zip(batch.headers, counts.tolist())):
         if header is None or i in results:
             continue
         if count < max(1, min_notes):
             results[i] = _too_few(kind, track, count, min_notes)
             continue
-        too_long = long[i] and _too_long(float(ends[i]))
+        too_long = _too_long(float(ends[i]))
         if too_long:
             results[i] = too_long
             continue

@@ -57,17 +57,23 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def split_tokens(limit=None) -> dict:
+    """The token lists of load_melodies()'s train, valid and test splits (the first ``limit`` tunes)."""
+    from musegen_helpers.datasets import load_melodies
+
+    data = load_melodies(limit=limit)
+    return {split: data.split(split).tokens() for split in ("train", "valid", "test")}
+
+
 def refresh_baseline(args) -> dict:
     """Rewrite the 'baseline' block of the model's JSON, leaving the model and its other numbers as
     they are (the n-gram changed, the LSTM did not)."""
-    from musegen_helpers.datasets import load_melodies
     from musegen_helpers.files import atomic_write
     from musegen_helpers.models import lstm
 
     out = (args.out or lstm.PRETRAINED_PATH).with_suffix(".json")
     info = json.loads(out.read_text())
-    data = load_melodies(limit=args.limit)
-    tokens = {split: data.split(split).tokens() for split in ("train", "valid", "test")}
+    tokens = split_tokens(args.limit)
     info["baseline"] = kneser_ney_baseline(tokens)
     info["baseline"]["command"] = "python scripts/train_pretrained_lstm.py --baseline-only"
     atomic_write(out, lambda fh: fh.write((json.dumps(info, indent=2) + "\n").encode()))
@@ -102,7 +108,6 @@ def main(argv=None) -> dict:
     import keras
 
     from musegen_helpers.config import seed_everything
-    from musegen_helpers.datasets import load_melodies
     from musegen_helpers.models import lstm
 
     out = args.out or lstm.PRETRAINED_PATH
@@ -111,8 +116,7 @@ def main(argv=None) -> dict:
     seed_everything(args.seed)
     keras.utils.set_random_seed(args.seed)
 
-    data = load_melodies(limit=args.limit)
-    tokens = {split: data.split(split).tokens() for split in ("train", "valid", "test")}
+    tokens = split_tokens(args.limit)
     for split, seqs in tokens.items():
         print(f"{split}: {len(seqs)} tunes, {sum(len(s) for s in seqs)} tokens", flush=True)
 

@@ -658,7 +658,7 @@ def _explanations(notes, roles, slots, slot_of, strong, meter, tonic_pc, cadence
         else:
             harmony = f"non-chord tone on {beat} over {chord.numeral} (allowed: a rule that forbids it is off)"
         if i == 0:
-            motion = "first note, near the middle of the range"
+            motion = "first note (the composer prefers the middle of the range)"
         else:
             d = note.pitch - notes[i - 1].pitch
             if d == 0:

@@ -299,7 +299,7 @@ def _threshold_problem(t: float) -> str | None:
     q = threshold_quality(t)
     notes, pcs, empty = q["notes per bar"], q["used pitch classes"], q["empty bar rate"]
     if empty > 0.02:
-        return (f"at {t:g}, {empty:.0%} of the bars are empty and the rest hold {notes:.1f} notes (Bach: "
+        return (f"at {t:g}, {empty:.0%} of the bars are empty and a bar holds {notes:.1f} notes on average (Bach: "
                 f"{REAL_NOTES_PER_BAR}): too high a threshold silences real notes — lower it.")
     if abs(notes / REAL_NOTES_PER_BAR - 1) > TOLERANCE or abs(pcs / REAL_PITCH_CLASSES - 1) > TOLERANCE:
         direction = ("too low: faint cells become notes — raise it" if notes > REAL_NOTES_PER_BAR
